@@ -1,0 +1,71 @@
+package tracer
+
+import (
+	"container/heap"
+	"time"
+)
+
+type eventKind uint8
+
+const (
+	evRound  eventKind = iota // send the next round of a job
+	evExpire                  // time out the probes of one round
+	evFinish                  // the job's span is over
+)
+
+// event is one entry of the core's timing heap. There is one event per
+// round (its send) and one per round's timeout, never one per probe.
+type event struct {
+	at    time.Time
+	order uint64 // insertion order, so equal times keep FIFO order
+	kind  eventKind
+	job   *job
+	keys  []probeKey // evExpire: the probes sent by that round
+}
+
+type eventHeap []*event
+
+func (h eventHeap) Len() int { return len(h) }
+func (h eventHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].order < h[j].order
+}
+func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *eventHeap) Push(x any)   { *h = append(*h, x.(*event)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return e
+}
+
+// timeline is a min-heap of events ordered by time, then insertion.
+type timeline struct {
+	h     eventHeap
+	order uint64
+}
+
+func (t *timeline) push(e *event) {
+	t.order++
+	e.order = t.order
+	heap.Push(&t.h, e)
+}
+
+// popDue removes and returns the earliest event due at or before now.
+func (t *timeline) popDue(now time.Time) *event {
+	if len(t.h) == 0 || t.h[0].at.After(now) {
+		return nil
+	}
+	return heap.Pop(&t.h).(*event)
+}
+
+// next returns the time of the earliest event.
+func (t *timeline) next() (time.Time, bool) {
+	if len(t.h) == 0 {
+		return time.Time{}, false
+	}
+	return t.h[0].at, true
+}

@@ -1,0 +1,186 @@
+package tracer
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+)
+
+// ICMP message types used by the tracer (RFC 792, RFC 4443).
+const (
+	icmp4EchoReply       = 0
+	icmp4DestUnreachable = 3
+	icmp4EchoRequest     = 8
+	icmp4TimeExceeded    = 11
+
+	icmp6DestUnreachable = 1
+	icmp6TimeExceeded    = 3
+	icmp6EchoRequest     = 128
+	icmp6EchoReply       = 129
+
+	protoICMP4 = 1
+	protoICMP6 = 58
+)
+
+// Sizes of the probe and of the headers the decoder reads.
+const (
+	icmpHeaderLen = 8
+	// EchoLen is the length of every Echo Request the tracer sends: the
+	// 8-byte ICMP header plus an 8-byte payload (a 2-byte checksum
+	// compensation word and a 6-byte marker).
+	EchoLen  = icmpHeaderLen + 8
+	ipv4Min  = 20
+	ipv6Len  = 40
+)
+
+// payloadMarker fills the rest of the probe payload. It makes probes easy to
+// recognise in a capture; matching never depends on it.
+var payloadMarker = [6]byte{'t', 'r', 'x', 'p', 'r', 'b'}
+
+// Kind classifies a decoded reply.
+type Kind uint8
+
+// Kinds of reply. KindNone marks a probe that got no reply.
+const (
+	KindNone Kind = iota
+	KindEchoReply
+	KindTimeExceeded
+	KindDestUnreachable
+)
+
+// String returns the kind's name as used in logs.
+func (k Kind) String() string {
+	switch k {
+	case KindEchoReply:
+		return "echo_reply"
+	case KindTimeExceeded:
+		return "time_exceeded"
+	case KindDestUnreachable:
+		return "dest_unreachable"
+	default:
+		return "none"
+	}
+}
+
+// Errors returned by ParseReply. Callers count them as malformed or
+// unsolicited packets and drop the packet.
+var (
+	ErrTruncated   = errors.New("packet truncated")
+	ErrNotReply    = errors.New("not an ICMP message the tracer handles")
+	ErrBadQuote    = errors.New("malformed quoted datagram")
+	ErrNotOurProbe = errors.New("quoted datagram is not an ICMP Echo Request")
+)
+
+// Reply is a decoded ICMP message that may answer a probe.
+type Reply struct {
+	Kind Kind
+	// Code is the ICMP code (the reason, for Destination Unreachable).
+	Code uint8
+	// Dst is the destination of the probe, read from the quoted IP header
+	// of an error. It is invalid for an Echo Reply, whose sender is the
+	// destination.
+	Dst netip.Addr
+	// ID and Seq are the Echo identifier and sequence number of the probe.
+	ID, Seq uint16
+}
+
+// MarshalEcho writes an Echo Request with identifier id and sequence number
+// seq into buf (which must hold EchoLen bytes) and returns buf[:EchoLen].
+// The checksum is the same for every seq of an id (Paris traceroute). For
+// ICMPv6 the kernel overwrites the checksum with one that includes the
+// pseudo-header; it too stays constant per flow, because the pseudo-header
+// and the ones' complement sum of the message do.
+func MarshalEcho(v6 bool, id, seq uint16, buf []byte) []byte {
+	b := buf[:EchoLen]
+	b[0] = icmp4EchoRequest
+	if v6 {
+		b[0] = icmp6EchoRequest
+	}
+	b[1] = 0
+	binary.BigEndian.PutUint16(b[2:], 0)
+	binary.BigEndian.PutUint16(b[4:], id)
+	binary.BigEndian.PutUint16(b[6:], seq)
+	binary.BigEndian.PutUint16(b[8:], compensation(seq))
+	copy(b[10:], payloadMarker[:])
+	binary.BigEndian.PutUint16(b[2:], checksum(b))
+	return b
+}
+
+// ParseReply decodes an ICMP message as the kernel delivers it on a raw
+// ICMP socket (without the outer IP header). It accepts Echo Reply, Time
+// Exceeded and Destination Unreachable; an error quoting anything but an
+// ICMP Echo Request is rejected with ErrNotOurProbe.
+func ParseReply(v6 bool, b []byte) (Reply, error) {
+	if len(b) < icmpHeaderLen {
+		return Reply{}, ErrTruncated
+	}
+	typ, code := b[0], b[1]
+	var r Reply
+	r.Code = code
+	switch {
+	case !v6 && typ == icmp4EchoReply, v6 && typ == icmp6EchoReply:
+		r.Kind = KindEchoReply
+		r.ID = binary.BigEndian.Uint16(b[4:])
+		r.Seq = binary.BigEndian.Uint16(b[6:])
+		return r, nil
+	case !v6 && typ == icmp4TimeExceeded, v6 && typ == icmp6TimeExceeded:
+		r.Kind = KindTimeExceeded
+	case !v6 && typ == icmp4DestUnreachable, v6 && typ == icmp6DestUnreachable:
+		r.Kind = KindDestUnreachable
+	default:
+		return Reply{}, ErrNotReply
+	}
+	dst, inner, err := parseQuote(v6, b[icmpHeaderLen:])
+	if err != nil {
+		return Reply{}, err
+	}
+	want := byte(icmp4EchoRequest)
+	if v6 {
+		want = icmp6EchoRequest
+	}
+	if inner[0] != want {
+		return Reply{}, ErrNotOurProbe
+	}
+	r.Dst = dst
+	r.ID = binary.BigEndian.Uint16(inner[4:])
+	r.Seq = binary.BigEndian.Uint16(inner[6:])
+	return r, nil
+}
+
+// parseQuote reads the IP header quoted in an ICMP error and returns the
+// original destination and at least the first 8 bytes of the quoted ICMP
+// message. RFC 792 guarantees 8 bytes after the quoted IPv4 header; RFC 4443
+// quotes as much as fits.
+func parseQuote(v6 bool, q []byte) (netip.Addr, []byte, error) {
+	if v6 {
+		if len(q) < ipv6Len+icmpHeaderLen {
+			return netip.Addr{}, nil, ErrTruncated
+		}
+		if q[0]>>4 != 6 {
+			return netip.Addr{}, nil, ErrBadQuote
+		}
+		if q[6] != protoICMP6 {
+			return netip.Addr{}, nil, ErrNotOurProbe
+		}
+		dst := netip.AddrFrom16([16]byte(q[24:40]))
+		return dst, q[ipv6Len:], nil
+	}
+	if len(q) < ipv4Min+icmpHeaderLen {
+		return netip.Addr{}, nil, ErrTruncated
+	}
+	if q[0]>>4 != 4 {
+		return netip.Addr{}, nil, ErrBadQuote
+	}
+	ihl := int(q[0]&0x0f) * 4
+	if ihl < ipv4Min {
+		return netip.Addr{}, nil, ErrBadQuote
+	}
+	if len(q) < ihl+icmpHeaderLen {
+		return netip.Addr{}, nil, ErrTruncated
+	}
+	if q[9] != protoICMP4 {
+		return netip.Addr{}, nil, ErrNotOurProbe
+	}
+	dst := netip.AddrFrom4([4]byte(q[16:20]))
+	return dst, q[ihl:], nil
+}
