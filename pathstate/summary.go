@@ -12,7 +12,7 @@ import (
 // RTT summarizes the round-trip times of the replies at one hop.
 type RTT struct {
 	// N is the number of replies; the other fields are zero when N is 0.
-	N                       int
+	N                      int
 	Mean, Min, Max, Stddev time.Duration
 }
 
@@ -70,7 +70,7 @@ type Interval struct {
 // TTL's path responder is the one that answered most often.
 func Summarize(r tracer.Result) Interval {
 	in := Interval{Start: r.Start, End: r.End, Unreachable: -1}
-	ends := make([]int, r.Rounds)      // per round: lowest TTL that ended the trace
+	ends := make([]int, r.Rounds) // per round: lowest TTL that ended the trace
 	endKind := make([]tracer.Kind, r.Rounds)
 	lastReply := 0
 	for _, p := range r.Probes {

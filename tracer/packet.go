@@ -28,9 +28,9 @@ const (
 	// EchoLen is the length of every Echo Request the tracer sends: the
 	// 8-byte ICMP header plus an 8-byte payload (a 2-byte checksum
 	// compensation word and a 6-byte marker).
-	EchoLen  = icmpHeaderLen + 8
-	ipv4Min  = 20
-	ipv6Len  = 40
+	EchoLen = icmpHeaderLen + 8
+	ipv4Min = 20
+	ipv6Len = 40
 )
 
 // payloadMarker fills the rest of the probe payload. It makes probes easy to
