@@ -1,0 +1,198 @@
+// Package config loads and validates the traceroute_exporter configuration
+// file. Decoding is strict (unknown keys are errors) and every validation
+// error names the target and the field.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults applied to every target that does not set the field, unless the
+// file's `defaults:` section overrides them.
+var (
+	DefaultProtocol = "icmp"
+	DefaultInterval = 30 * time.Second
+	DefaultProbes   = 10
+	DefaultTimeout  = 2 * time.Second
+	DefaultMaxHops  = 30
+)
+
+// Limits on the values a target may set.
+const (
+	MinInterval  = time.Second
+	MaxProbes    = 100
+	MaxHopsLimit = 255
+)
+
+// Config is a loaded, validated configuration.
+type Config struct {
+	Targets []Target
+}
+
+// Target is one traced destination with every default applied.
+type Target struct {
+	// Name is the value of the `target` label; it defaults to Host.
+	Name string
+	// Host is an IP address or a DNS name, re-resolved every interval.
+	Host string
+	// Protocol of the probes: "icmp".
+	Protocol string
+	// Port is the destination port for udp and tcp probes (0: unset).
+	Port int
+	// Family is "ip4" or "ip6": the family looked up for a DNS name.
+	Family string
+	// Source is the source address, empty to let the kernel choose.
+	Source string
+	// Interval is the period over which Probes rounds are spread and after
+	// which the per-hop statistics are published.
+	Interval time.Duration
+	// Probes is the number of probes per TTL in each interval.
+	Probes int
+	// Timeout is how long each probe waits for its reply.
+	Timeout time.Duration
+	// MaxHops is the highest TTL probed.
+	MaxHops int
+	// Labels are static labels added to every series of the target.
+	Labels map[string]string
+}
+
+// fileTarget and fileDefaults mirror the YAML; pointers tell "unset" from
+// zero, and durations stay strings so their errors can name the field.
+type fileDefaults struct {
+	Protocol *string `yaml:"protocol"`
+	Family   *string `yaml:"family"`
+	Source   *string `yaml:"source"`
+	Interval *string `yaml:"interval"`
+	Probes   *int    `yaml:"probes"`
+	Timeout  *string `yaml:"timeout"`
+	MaxHops  *int    `yaml:"max_hops"`
+}
+
+type fileTarget struct {
+	fileDefaults `yaml:",inline"`
+	Name         *string           `yaml:"name"`
+	Host         *string           `yaml:"host"`
+	Port         *int              `yaml:"port"`
+	Labels       map[string]string `yaml:"labels"`
+}
+
+type file struct {
+	Defaults fileDefaults `yaml:"defaults"`
+	Targets  []fileTarget `yaml:"targets"`
+}
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(b)
+}
+
+// Parse decodes and validates a configuration. Unknown keys, bad values
+// and duplicate target names are errors.
+func Parse(b []byte) (*Config, error) {
+	var f file
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	base := Target{
+		Protocol: DefaultProtocol,
+		Interval: DefaultInterval,
+		Probes:   DefaultProbes,
+		Timeout:  DefaultTimeout,
+		MaxHops:  DefaultMaxHops,
+	}
+	if err := apply(&base, f.Defaults); err != nil {
+		return nil, fmt.Errorf("defaults: %w", err)
+	}
+	cfg := &Config{}
+	names := map[string]int{}
+	for i, ft := range f.Targets {
+		t, err := buildTarget(base, ft)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where(i, ft), err)
+		}
+		if j, dup := names[t.Name]; dup {
+			return nil, fmt.Errorf("%s: name: %q is already used by targets[%d]", where(i, ft), t.Name, j)
+		}
+		names[t.Name] = i
+		cfg.Targets = append(cfg.Targets, t)
+	}
+	return cfg, nil
+}
+
+// where names a target in errors: its index, and its name or host if set.
+func where(i int, ft fileTarget) string {
+	switch {
+	case ft.Name != nil:
+		return fmt.Sprintf("targets[%d] (%s)", i, *ft.Name)
+	case ft.Host != nil:
+		return fmt.Sprintf("targets[%d] (%s)", i, *ft.Host)
+	}
+	return fmt.Sprintf("targets[%d]", i)
+}
+
+// apply overlays the fields set in d onto t.
+func apply(t *Target, d fileDefaults) error {
+	if d.Protocol != nil {
+		t.Protocol = *d.Protocol
+	}
+	if d.Family != nil {
+		t.Family = *d.Family
+	}
+	if d.Source != nil {
+		t.Source = *d.Source
+	}
+	if d.Probes != nil {
+		t.Probes = *d.Probes
+	}
+	if d.MaxHops != nil {
+		t.MaxHops = *d.MaxHops
+	}
+	for _, f := range []struct {
+		name string
+		in   *string
+		out  *time.Duration
+	}{{"interval", d.Interval, &t.Interval}, {"timeout", d.Timeout, &t.Timeout}} {
+		if f.in == nil {
+			continue
+		}
+		v, err := time.ParseDuration(*f.in)
+		if err != nil {
+			return fmt.Errorf("%s: invalid duration %q (use e.g. 30s or 1m)", f.name, *f.in)
+		}
+		*f.out = v
+	}
+	return nil
+}
+
+func buildTarget(base Target, ft fileTarget) (Target, error) {
+	t := base
+	if err := apply(&t, ft.fileDefaults); err != nil {
+		return t, err
+	}
+	if ft.Host == nil || *ft.Host == "" {
+		return t, errors.New("host: required")
+	}
+	t.Host = *ft.Host
+	t.Name = t.Host
+	if ft.Name != nil {
+		t.Name = *ft.Name
+	}
+	if ft.Port != nil {
+		t.Port = *ft.Port
+	}
+	t.Labels = ft.Labels
+	return t, t.validate()
+}

@@ -1,0 +1,126 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// expectedError reads the error a testdata file must produce from its
+// leading comment: "# error: text", continued by lines starting "#   ".
+func expectedError(t *testing.T, b []byte) string {
+	t.Helper()
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(l, "# error: "):
+			lines = append(lines, strings.TrimPrefix(l, "# error: "))
+		case len(lines) > 0 && strings.HasPrefix(l, "#   "):
+			lines = append(lines, "  "+strings.TrimPrefix(l, "#   "))
+		default:
+			if len(lines) == 0 {
+				t.Fatal("file does not start with '# error: ...'")
+			}
+			return strings.Join(lines, "\n")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestInvalidConfigs(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "invalid-*.yml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata: %v", err)
+	}
+	for _, name := range files {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := expectedError(t, b)
+			_, err = Parse(b)
+			if err == nil {
+				t.Fatalf("no error, want %q", want)
+			}
+			if err.Error() != want {
+				t.Fatalf("error\n%s\nwant\n%s", err, want)
+			}
+		})
+	}
+}
+
+func TestDefaultsApplied(t *testing.T) {
+	c, err := Parse([]byte(`
+defaults:
+  interval: 10s
+  probes: 5
+targets:
+  - host: 198.18.7.2
+  - name: web
+    host: www.example.com
+    family: ip6
+    max_hops: 12
+    timeout: 500ms
+    source: 2001:db8:1::1
+    labels: {site: a}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Target{
+		{Name: "198.18.7.2", Host: "198.18.7.2", Protocol: "icmp", Family: "ip4", Interval: 10 * time.Second, Probes: 5, Timeout: 2 * time.Second, MaxHops: 30},
+		{Name: "web", Host: "www.example.com", Protocol: "icmp", Family: "ip6", Source: "2001:db8:1::1", Interval: 10 * time.Second, Probes: 5, Timeout: 500 * time.Millisecond, MaxHops: 12, Labels: map[string]string{"site": "a"}},
+	}
+	if !reflect.DeepEqual(c.Targets, want) {
+		t.Fatalf("got\n%+v\nwant\n%+v", c.Targets, want)
+	}
+}
+
+func TestEmptyFileHasNoTargets(t *testing.T) {
+	c, err := Parse(nil)
+	if err != nil || len(c.Targets) != 0 {
+		t.Fatalf("Parse(empty) = %+v, %v; want no targets, no error", c, err)
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	c, err := Load(filepath.Join("..", "config.example.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Targets) == 0 {
+		t.Fatal("config.example.yml has no targets")
+	}
+	for _, tg := range c.Targets {
+		if tg.Name == "" || tg.Family == "" || tg.Interval == 0 {
+			t.Errorf("target %+v not fully defaulted", tg)
+		}
+	}
+}
+
+func TestSafeReloadKeepsOldConfigOnError(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yml")
+	os.WriteFile(path, []byte("targets:\n  - host: 198.18.7.2\n"), 0o644)
+	var s Safe
+	t1 := time.Unix(100, 0)
+	if _, err := s.Reload(path, t1); err != nil {
+		t.Fatal(err)
+	}
+	good := s.Get()
+	os.WriteFile(path, []byte("targets:\n  - host: 198.18.7.2\n    probes: -1\n"), 0o644)
+	if _, err := s.Reload(path, time.Unix(200, 0)); err == nil {
+		t.Fatal("bad file reloaded without error")
+	}
+	if s.Get() != good {
+		t.Fatal("bad reload replaced the running configuration")
+	}
+	ok, at := s.Status()
+	if ok || !at.Equal(t1) {
+		t.Fatalf("status ok=%v last=%v, want false and %v", ok, at, t1)
+	}
+}
