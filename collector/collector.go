@@ -1,0 +1,160 @@
+// Package collector exposes the per-target state as Prometheus metrics. It
+// is thin: at scrape time it takes the targets' immutable snapshots and
+// emits const metrics; it does no I/O and knows nothing of sockets.
+//
+// Cardinality is bounded by design: per-hop series are labelled by the hop
+// index only, and addresses appear only in traceroute_hop_info.
+package collector
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
+)
+
+const namespace = "traceroute"
+
+// Target is one target as the collector sees it.
+type Target struct {
+	Name     string
+	Labels   map[string]string
+	Snapshot *pathstate.Snapshot
+}
+
+// ExporterStats are the exporter's own counters.
+type ExporterStats struct {
+	Unmatched, Malformed, SendErrors uint64
+}
+
+// Sources are the functions the collector reads at scrape time.
+type Sources struct {
+	Targets func() []Target
+	Stats   func() ExporterStats
+	// Reload reports whether the last config reload succeeded and when
+	// one last did.
+	Reload func() (ok bool, lastSuccess time.Time)
+}
+
+// Collector implements prometheus.Collector over Sources.
+type Collector struct {
+	src Sources
+
+	mu    sync.Mutex
+	key   string // the static label names descs were built for
+	descs *descs
+	self  selfDescs
+}
+
+// New returns a collector over src.
+func New(src Sources) *Collector {
+	return &Collector{src: src, self: newSelfDescs()}
+}
+
+// Describe sends nothing: the label names of the per-target metrics follow
+// the configuration's static labels, so the collector is unchecked.
+func (c *Collector) Describe(chan<- *prometheus.Desc) {}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	targets := c.src.Targets()
+	names := staticLabelNames(targets)
+	d := c.descsFor(names)
+	for _, t := range targets {
+		values := make([]string, 0, 1+len(names))
+		values = append(values, t.Name)
+		for _, n := range names {
+			values = append(values, t.Labels[n])
+		}
+		collectTarget(ch, d, values, t.Snapshot)
+	}
+	c.collectSelf(ch, len(targets))
+}
+
+// descsFor returns the descriptors for the given static label names,
+// building them only when the names change (after a reload).
+func (c *Collector) descsFor(names []string) *descs {
+	key := strings.Join(names, ",")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.descs == nil || key != c.key {
+		c.descs, c.key = newDescs(names), key
+	}
+	return c.descs
+}
+
+// staticLabelNames is the sorted union of the targets' static label names;
+// a target without one of them exports it empty, so every family has one
+// label set.
+func staticLabelNames(ts []Target) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, t := range ts {
+		for k := range t.Labels {
+			if !seen[k] {
+				seen[k] = true
+				names = append(names, k)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathstate.Snapshot) {
+	emit := func(desc *prometheus.Desc, t prometheus.ValueType, v float64, extra ...string) {
+		m, err := prometheus.NewConstMetric(desc, t, v, append(lv[:len(lv):len(lv)], extra...)...)
+		if err != nil {
+			m = prometheus.NewInvalidMetric(desc, err)
+		}
+		ch <- m
+	}
+	emit(d.probesSent, prometheus.CounterValue, float64(s.ProbesSent))
+	emit(d.replies, prometheus.CounterValue, float64(s.Replies))
+	emit(d.pathChanges, prometheus.CounterValue, float64(s.PathChanges))
+	emit(d.resolveErrors, prometheus.CounterValue, float64(s.ResolveErrors))
+	if !s.Observed {
+		return
+	}
+	in := s.Last
+	emit(d.reached, prometheus.GaugeValue, boolf(in.Reached))
+	emit(d.hops, prometheus.GaugeValue, float64(in.Hops))
+	emit(d.destLoss, prometheus.GaugeValue, in.Dest.Loss)
+	if in.Reached && in.Dest.RTT.N > 0 {
+		emit(d.destRTT, prometheus.GaugeValue, in.Dest.RTT.Mean.Seconds())
+	}
+	emit(d.lastRun, prometheus.GaugeValue, unix(in.End))
+	if s.Path.Known() {
+		emit(d.pathHash, prometheus.GaugeValue, float64(s.PathHash))
+		emit(d.pathSince, prometheus.GaugeValue, unix(s.PathSince))
+	}
+	for _, h := range in.HopStats {
+		hop := strconv.Itoa(h.TTL)
+		emit(d.hopLoss, prometheus.GaugeValue, h.Loss, hop)
+		if h.RTT.N > 0 {
+			emit(d.hopRTT, prometheus.GaugeValue, h.RTT.Mean.Seconds(), hop)
+			emit(d.hopRTTMin, prometheus.GaugeValue, h.RTT.Min.Seconds(), hop)
+			emit(d.hopRTTMax, prometheus.GaugeValue, h.RTT.Max.Seconds(), hop)
+			emit(d.hopRTTStddev, prometheus.GaugeValue, h.RTT.Stddev.Seconds(), hop)
+		}
+		for _, r := range h.Responders {
+			emit(d.hopInfo, prometheus.GaugeValue, 1, hop, r.Addr.String())
+		}
+	}
+}
+
+func boolf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func unix(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}

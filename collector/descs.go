@@ -1,0 +1,75 @@
+package collector
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// descs are the per-target metric descriptors for one set of static labels.
+type descs struct {
+	reached, hops, destRTT, destLoss                    *prometheus.Desc
+	pathHash, pathChanges, pathSince                    *prometheus.Desc
+	probesSent, replies, lastRun, resolveErrors         *prometheus.Desc
+	hopRTT, hopRTTMin, hopRTTMax, hopRTTStddev, hopLoss *prometheus.Desc
+	hopInfo                                             *prometheus.Desc
+}
+
+func newDescs(static []string) *descs {
+	target := append([]string{"target"}, static...)
+	hop := append(target[:len(target):len(target)], "hop")
+	info := append(hop[:len(hop):len(hop)], "ip")
+	n := func(name, help string, labels []string) *prometheus.Desc {
+		return prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
+	}
+	return &descs{
+		reached:       n("destination_reached", "Whether the destination answered in the last interval (1) or not (0).", target),
+		hops:          n("hops", "Hop count: the TTL of the destination, or of the last responding hop if it was not reached.", target),
+		destRTT:       n("destination_rtt_seconds", "Mean round-trip time to the destination over the last interval.", target),
+		destLoss:      n("destination_loss_ratio", "Share of the last interval's probes to the destination that got no reply (0..1).", target),
+		pathHash:      n("path_hash", "Stable 52-bit hash of the hop count and the responder of each hop; silent hops keep the previous responder.", target),
+		pathChanges:   n("path_changes_total", "Number of times the path changed (another responder at a hop, or another hop count).", target),
+		pathSince:     n("path_last_change_timestamp_seconds", "Time the current path was first seen: its last change, or the first interval if it never changed.", target),
+		probesSent:    n("probes_sent_total", "Probes sent to the target, every TTL counted.", target),
+		replies:       n("probe_replies_total", "Replies received to the target's probes.", target),
+		lastRun:       n("last_run_timestamp_seconds", "Time the last interval of tracing ended.", target),
+		resolveErrors: n("resolve_errors_total", "Failed DNS lookups of the target's host.", target),
+		hopRTT:        n("hop_rtt_seconds", "Mean round-trip time to the hop over the last interval.", hop),
+		hopRTTMin:     n("hop_rtt_min_seconds", "Minimum round-trip time to the hop over the last interval.", hop),
+		hopRTTMax:     n("hop_rtt_max_seconds", "Maximum round-trip time to the hop over the last interval.", hop),
+		hopRTTStddev:  n("hop_rtt_stddev_seconds", "Standard deviation of the round-trip time to the hop over the last interval.", hop),
+		hopLoss:       n("hop_loss_ratio", "Share of the last interval's probes at this hop that got no reply (0..1).", hop),
+		hopInfo:       n("hop_info", "A responder seen at the hop in the last interval (value 1).", info),
+	}
+}
+
+// selfDescs describe the exporter itself.
+type selfDescs struct {
+	targets, reloadOK, reloadTime, unmatched, malformed, sendErrors *prometheus.Desc
+}
+
+func newSelfDescs() selfDescs {
+	n := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(namespace+"_exporter_"+name, help, nil, nil)
+	}
+	return selfDescs{
+		targets:    n("targets", "Number of configured targets."),
+		reloadOK:   n("config_last_reload_successful", "Whether the last configuration reload succeeded (1) or not (0)."),
+		reloadTime: n("config_last_reload_success_timestamp_seconds", "Time of the last successful configuration reload."),
+		unmatched:  n("unmatched_replies_total", "Replies that matched no in-flight probe (late, duplicate or another program's); dropped."),
+		malformed:  n("malformed_packets_total", "Received packets that could not be decoded; dropped."),
+		sendErrors: n("send_errors_total", "Probes the socket refused to send."),
+	}
+}
+
+func (c *Collector) collectSelf(ch chan<- prometheus.Metric, targets int) {
+	s := c.self
+	ch <- prometheus.MustNewConstMetric(s.targets, prometheus.GaugeValue, float64(targets))
+	ok, last := c.src.Reload()
+	ch <- prometheus.MustNewConstMetric(s.reloadOK, prometheus.GaugeValue, boolf(ok))
+	if !last.IsZero() {
+		ch <- prometheus.MustNewConstMetric(s.reloadTime, prometheus.GaugeValue, unix(last))
+	}
+	st := c.src.Stats()
+	ch <- prometheus.MustNewConstMetric(s.unmatched, prometheus.CounterValue, float64(st.Unmatched))
+	ch <- prometheus.MustNewConstMetric(s.malformed, prometheus.CounterValue, float64(st.Malformed))
+	ch <- prometheus.MustNewConstMetric(s.sendErrors, prometheus.CounterValue, float64(st.SendErrors))
+}
