@@ -1,0 +1,131 @@
+// Command traceroute_exporter keeps tracing the path to every configured
+// target in the background and exposes per-hop RTT, loss, hop count and a
+// path identity as Prometheus metrics.
+//
+// main only wires: flags, logger, configuration, engine, registry, HTTP
+// and signals. The work is in tracer/, pathstate/, prober/ and collector/.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/traceroute-exporter/traceroute_exporter/collector"
+	"github.com/traceroute-exporter/traceroute_exporter/config"
+	"github.com/traceroute-exporter/traceroute_exporter/prober"
+	"github.com/traceroute-exporter/traceroute_exporter/tracer"
+)
+
+const program = "traceroute_exporter"
+
+// defaultListen is outside 9100-9999, which the Prometheus default port
+// allocations list has used up.
+const defaultListen = ":10188"
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	var (
+		configFile  = kingpin.Flag("config.file", "Path to the configuration file.").Default("traceroute_exporter.yml").String()
+		configCheck = kingpin.Flag("config.check", "Validate the configuration file, print the result and exit.").Bool()
+		metricsPath = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		logLevel    = kingpin.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
+		logFormat   = kingpin.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
+		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, defaultListen)
+	)
+	kingpin.Version(version.Print(program))
+	kingpin.HelpFlag.Short('h')
+	kingpin.Parse()
+	logger := newLogger(*logLevel, *logFormat)
+
+	if *configCheck {
+		c, err := config.Load(*configFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: invalid: %v\n", *configFile, err)
+			return 1
+		}
+		fmt.Printf("%s: OK, %d targets\n", *configFile, len(c.Targets))
+		return 0
+	}
+
+	level.Info(logger).Log("msg", "Starting "+program, "version", version.Info(), "build_context", version.BuildContext())
+	var safe config.Safe
+	cfg, err := safe.Reload(*configFile, time.Now())
+	if err != nil {
+		level.Error(logger).Log("msg", "Cannot load configuration", "file", *configFile, "err", err)
+		return 1
+	}
+
+	conn4, conn6, err := openSockets(logger)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", program, err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	engine := tracer.New(tracer.Options{Conn4: conn4, Conn6: conn6})
+	engineDone := make(chan struct{})
+	go func() { engine.Run(ctx); close(engineDone) }()
+	manager := prober.NewManager(ctx, engine, net.DefaultResolver, logger)
+	manager.Apply(cfg)
+	defer manager.Stop()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		versioncollector.NewCollector(program),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collector.New(collector.Sources{
+			Targets: func() []collector.Target { return collectorTargets(manager) },
+			Stats:   func() collector.ExporterStats { return exporterStats(engine) },
+			Reload:  safe.Status,
+		}),
+	)
+	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, logger: logger}
+
+	srv := &http.Server{Handler: routes(reg, *metricsPath, reloader, logger), ReadHeaderTimeout: 10 * time.Second}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- web.ListenAndServe(srv, webFlags, slogLogger(logger)) }()
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	for {
+		select {
+		case err := <-srvErr:
+			if !errors.Is(err, http.ErrServerClosed) {
+				level.Error(logger).Log("msg", "HTTP server failed", "err", err)
+				return 1
+			}
+			return 0
+		case s := <-signals:
+			if s == syscall.SIGHUP {
+				reloader.reload()
+				continue
+			}
+			level.Info(logger).Log("msg", "Shutting down", "signal", s)
+			shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+			srv.Shutdown(shutdown)
+			done()
+			manager.Stop()
+			cancel()
+			<-engineDone
+			return 0
+		}
+	}
+}
