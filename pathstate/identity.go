@@ -25,14 +25,19 @@ func (p Path) Known() bool { return p.Hops > 0 }
 // Silent TTLs are wildcards: a TTL with no reply keeps prev's responder,
 // and when the trace did not end for a known reason (the destination did
 // not answer and no Destination Unreachable came), silent TTLs at the end
-// keep prev's hop count. A lost probe or a silent hop therefore never
+// keep prev's hop count, and so does an end that is not certain (see
+// Interval.Certain). A lost probe or a silent hop therefore never
 // changes the path. An interval in which nothing answered leaves it as is.
 func Next(prev Path, in Interval) Path {
 	if in.Hops == 0 {
 		return prev
 	}
 	hops := in.Hops
-	if !in.Ended && prev.Hops > hops {
+	switch {
+	case !in.Ended && prev.Hops > hops:
+		hops = prev.Hops
+	case in.Ended && !in.Certain && prev.Known():
+		// Lost probes at the destination's TTL: the end is only a bound.
 		hops = prev.Hops
 	}
 	next := Path{Hops: hops, Addrs: make([]netip.Addr, hops)}

@@ -207,3 +207,22 @@ func TestStateCountsOneChangePerSwitch(t *testing.T) {
 		t.Fatal("ResolveFailed lost state or did not count")
 	}
 }
+
+func TestLostDestinationProbesDoNotLengthenPath(t *testing.T) {
+	// The destination is at TTL 3. Every probe at TTL 3 is lost, so TTL 4
+	// reaches it in every round: the end (4) is not certain.
+	in := Summarize(result(round{a, b, none, d}, round{a, b, none, d}))
+	if !in.Reached || in.Certain || in.Hops != 4 {
+		t.Fatalf("reached %v certain %v hops %d; want reached, uncertain, 4", in.Reached, in.Certain, in.Hops)
+	}
+	prev := path(a, b, d)
+	if next := Next(prev, in); Changed(prev, next) || next.Hops != 3 {
+		t.Fatalf("lost destination probes changed the path to %v", next)
+	}
+	// One round that ends at 3 after a router at 2 makes it certain again,
+	// and earlier uncertain ends do not split the rounds.
+	in = Summarize(result(round{a, b, none, d}, round{a, b, d}, round{a, b, none, d}))
+	if !in.Certain || in.Hops != 3 {
+		t.Fatalf("certain %v hops %d; want certain, 3", in.Certain, in.Hops)
+	}
+}

@@ -46,6 +46,11 @@ type Interval struct {
 	// (reached, or Destination Unreachable); false means the hops beyond
 	// Hops were merely silent.
 	Ended bool
+	// Certain is true when Ended and the TTL before Hops answered as a
+	// router in a round that ended at Hops, so Hops is exact. A lost probe
+	// at the destination's TTL makes the next TTL reach it, and such an
+	// end only bounds the hop count from above.
+	Certain bool
 	// Unreachable holds the ICMP code of the Destination Unreachable that
 	// ended the trace, or -1.
 	Unreachable int
@@ -88,17 +93,18 @@ func Summarize(r tracer.Result) Interval {
 			}
 		}
 	}
-	first := 0 // first round that defines the path
-	for i := len(ends) - 1; i >= 0; i-- {
-		if ends[i] == 0 {
-			continue
-		}
-		if in.Hops == 0 {
-			in.Hops, in.Ended = ends[i], true
-			in.Reached = endKind[i] == tracer.KindEchoReply
-		} else if ends[i] != in.Hops {
-			first = i + 1
-			break
+	first, last := segment(r, ends)
+	switch {
+	case last >= 0:
+		in.Hops, in.Ended, in.Certain = ends[last], true, true
+		in.Reached = endKind[last] == tracer.KindEchoReply
+	default:
+		// No round's end is certain: the lowest end is the best bound.
+		for i, e := range ends {
+			if e > 0 && (in.Hops == 0 || e < in.Hops) {
+				in.Hops, in.Ended = e, true
+				in.Reached = endKind[i] == tracer.KindEchoReply
+			}
 		}
 	}
 	if !in.Ended {
@@ -143,6 +149,35 @@ func Summarize(r tracer.Result) Interval {
 		in.Dest = in.HopStats[in.Hops-1]
 	}
 	return in
+}
+
+// segment finds the last round whose end is certain (the TTL before its
+// end answered Time Exceeded) and the first round of the run of rounds
+// that agree with it: the rounds after the last certain end at another
+// TTL. It returns last = -1 when no end is certain.
+func segment(r tracer.Result, ends []int) (first, last int) {
+	routerAt := make([]map[int]bool, len(ends))
+	for _, p := range r.Probes {
+		if p.Kind == tracer.KindTimeExceeded {
+			if routerAt[p.Round] == nil {
+				routerAt[p.Round] = map[int]bool{}
+			}
+			routerAt[p.Round][p.TTL] = true
+		}
+	}
+	certain := func(i int) bool { return ends[i] == 1 || (ends[i] > 1 && routerAt[i][ends[i]-1]) }
+	last = -1
+	for i := len(ends) - 1; i >= 0; i-- {
+		if ends[i] == 0 || !certain(i) {
+			continue
+		}
+		if last < 0 {
+			last = i
+		} else if ends[i] != ends[last] {
+			return i + 1, last
+		}
+	}
+	return 0, last
 }
 
 func addResponder(rs []Responder, a netip.Addr) []Responder {
