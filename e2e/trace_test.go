@@ -61,7 +61,6 @@ func warmUp(t *testing.T, tp *topo) {
 	}
 }
 
-
 // kernelTraceroute runs the system's ICMP traceroute from src and returns
 // the address of each hop.
 func kernelTraceroute(t *testing.T, tp *topo, v6 bool, dst string) []string {
