@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
@@ -141,6 +143,43 @@ func TestParseReply(t *testing.T) {
 			}
 			if got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRealReplies decodes replies captured from Linux routers. They answer
+// the system traceroute's and ping's probes, so only kinds and quoted
+// destinations are checked, not identifiers.
+func TestRealReplies(t *testing.T) {
+	tests := []struct {
+		file string
+		v6   bool
+		kind tracer.Kind
+		dst  string
+	}{
+		{"v4_echo_reply.bin", false, tracer.KindEchoReply, ""},
+		{"v4_time_exceeded.bin", false, tracer.KindTimeExceeded, "198.18.2.2"},
+		{"v4_dest_unreachable.bin", false, tracer.KindDestUnreachable, "198.18.9.9"},
+		{"v6_echo_reply.bin", true, tracer.KindEchoReply, ""},
+		{"v6_time_exceeded.bin", true, tracer.KindTimeExceeded, "2001:db8:2::2"},
+		{"v6_dest_unreachable.bin", true, tracer.KindDestUnreachable, "2001:db8:9::9"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", "replies", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := tracer.ParseReply(tc.v6, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Kind != tc.kind {
+				t.Errorf("kind %v, want %v", r.Kind, tc.kind)
+			}
+			if tc.dst != "" && r.Dst != netip.MustParseAddr(tc.dst) {
+				t.Errorf("quoted destination %v, want %s", r.Dst, tc.dst)
 			}
 		})
 	}
