@@ -37,6 +37,9 @@ var families = []struct {
 }{{"dst4", false, "198.18.7.2"}, {"dst6", true, "2001:db8:7::2"}}
 
 func requireLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped with -short")
+	}
 	testenv.Root(t)
 	for _, tool := range []string{"ip", "nft", "traceroute", "ping"} {
 		testenv.Tool(t, tool)

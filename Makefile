@@ -1,0 +1,40 @@
+GO      ?= go
+BINARY  := traceroute_exporter
+PKGS    := ./...
+
+.PHONY: all build test test-deps unit lint bench fuzz clean
+
+all: lint build test
+
+## build: compile the exporter into ./traceroute_exporter
+build:
+	$(GO) build -o $(BINARY) .
+
+## test: install missing test tools (Debian, as root), then run every test
+test: test-deps
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+
+test-deps:
+	./scripts/test-deps.sh
+
+## unit: the tests that need neither root nor tools (the rest skip outside CI)
+unit:
+	$(GO) test -count=1 -short $(PKGS)
+
+## lint: gofmt, go vet, and staticcheck when installed
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS); else echo "staticcheck not installed; skipped"; fi
+
+## bench: the speed and memory benchmarks
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## fuzz: fuzz the reply decoder for a minute
+fuzz:
+	$(GO) test ./tracer -run '^$$' -fuzz FuzzParseReply -fuzztime 60s
+
+clean:
+	rm -f $(BINARY)

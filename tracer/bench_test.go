@@ -1,0 +1,45 @@
+package tracer
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func BenchmarkParseReplyTimeExceeded(b *testing.B) {
+	var buf [EchoLen]byte
+	echo := MarshalEcho(false, 0xbeef, 7, buf[:])
+	q := make([]byte, 8+20+len(echo))
+	q[0] = icmp4TimeExceeded
+	q[8] = 0x45
+	q[8+9] = protoICMP4
+	copy(q[8+16:], []byte{198, 18, 7, 2})
+	copy(q[28:], echo)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseReply(false, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkInterval1000Targets runs one interval of 10 rounds for 1000
+// targets with 12-hop paths through the core: sends, replies, expiries.
+func BenchmarkInterval1000Targets(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		fc := &fakeConn{}
+		c := newCore(fc, nil, &counters{})
+		for i := 0; i < 1000; i++ {
+			dst := netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)})
+			c.start(t0, &Flow{id: uint16(i)}, Spec{Dst: dst, MaxHops: 30, Rounds: 10, Span: 10 * time.Second, Timeout: time.Second}, func(Result) {})
+		}
+		for r := 0; r < 10; r++ {
+			now := t0.Add(time.Duration(r) * time.Second)
+			n := len(fc.writes)
+			c.advance(now)
+			network(c, fc.writes[n:], 12, now.Add(time.Millisecond), nil)
+		}
+		c.advance(t0.Add(20 * time.Second))
+	}
+}
