@@ -1,0 +1,109 @@
+package alerts
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/traceroute-exporter/traceroute_exporter/internal/testenv"
+)
+
+func promtool(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(testenv.Tool(t, "promtool"), args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool %v: %v\n%s", args, err, out)
+	}
+	t.Logf("promtool %v:\n%s", args, out)
+}
+
+func TestRulesCheck(t *testing.T) {
+	promtool(t, ".", "check", "rules", "traceroute.rules.yml")
+}
+
+// TestRulesUnit runs the firing and non-firing cases of every alert.
+func TestRulesUnit(t *testing.T) {
+	promtool(t, "tests", "test", "rules", "traceroute_test.yml")
+}
+
+type rulesFile struct {
+	Groups []struct {
+		Rules []struct {
+			Alert       string            `yaml:"alert"`
+			Labels      map[string]string `yaml:"labels"`
+			Annotations map[string]string `yaml:"annotations"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+type testsFile struct {
+	Tests []struct {
+		AlertRuleTest []struct {
+			Alertname string `yaml:"alertname"`
+			ExpAlerts []any  `yaml:"exp_alerts"`
+		} `yaml:"alert_rule_test"`
+	} `yaml:"tests"`
+}
+
+// TestEveryAlertIsTested requires, for every alert, a firing and a
+// non-firing case, a severity, and the summary, description and link
+// annotations.
+func TestEveryAlertIsTested(t *testing.T) {
+	var rules rulesFile
+	var tests testsFile
+	readYAML(t, "traceroute.rules.yml", &rules)
+	readYAML(t, filepath.Join("tests", "traceroute_test.yml"), &tests)
+	firing, quiet := map[string]bool{}, map[string]bool{}
+	for _, tc := range tests.Tests {
+		for _, a := range tc.AlertRuleTest {
+			if len(a.ExpAlerts) > 0 {
+				firing[a.Alertname] = true
+			} else {
+				quiet[a.Alertname] = true
+			}
+		}
+	}
+	n := 0
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			n++
+			if !strings.HasPrefix(r.Alert, "Traceroute") {
+				t.Errorf("%s: alert names start with Traceroute", r.Alert)
+			}
+			if !firing[r.Alert] || !quiet[r.Alert] {
+				t.Errorf("%s: firing case %v, non-firing case %v; want both", r.Alert, firing[r.Alert], quiet[r.Alert])
+			}
+			if r.Labels["severity"] == "" {
+				t.Errorf("%s: no severity label", r.Alert)
+			}
+			for _, a := range []string{"summary", "description", "link"} {
+				if r.Annotations[a] == "" {
+					t.Errorf("%s: no %s annotation", r.Alert, a)
+				}
+			}
+		}
+	}
+	if n < 8 {
+		t.Fatalf("%d alerts, want at least 8", n)
+	}
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
