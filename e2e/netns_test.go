@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -19,10 +20,15 @@ type lab struct {
 	t      testing.TB
 	prefix string
 	ns     []string
+	// rateLimited keeps the kernel's default ICMP error rate limits on the
+	// routers, as on real routers; otherwise they answer every probe.
+	rateLimited bool
 }
 
-func newLab(t testing.TB) *lab {
-	l := &lab{t: t, prefix: fmt.Sprintf("trx%d-", os.Getpid()%100000)}
+var labs atomic.Int32
+
+func newLab(t testing.TB, rateLimited bool) *lab {
+	l := &lab{t: t, prefix: fmt.Sprintf("trx%d-%d-", os.Getpid()%100000, labs.Add(1)), rateLimited: rateLimited}
 	t.Cleanup(l.destroy)
 	return l
 }
@@ -30,27 +36,28 @@ func newLab(t testing.TB) *lab {
 // name returns the full namespace name of a node.
 func (l *lab) name(node string) string { return l.prefix + node }
 
-// addNode creates a namespace with loopback up and the sysctls of a router
-// that answers exactly: forwarding on, ICMP error rate limits off, ECMP
-// hashing on the 5-tuple like a real router.
+// addNode creates a namespace with loopback up and the sysctls of a router:
+// forwarding on, ECMP hashing on the 5-tuple like a real router, and ICMP
+// error rate limits off unless the lab is rateLimited.
 func (l *lab) addNode(node string) {
 	ns := l.name(node)
 	l.must("ip", "netns", "add", ns)
 	l.ns = append(l.ns, ns)
 	l.in(node, "ip", "link", "set", "lo", "up")
-	for _, kv := range []string{
+	sysctls := []string{
 		"net.ipv4.ip_forward=1",
 		"net.ipv6.conf.all.forwarding=1",
-		"net.ipv4.icmp_ratelimit=0",
-		"net.ipv6.icmp.ratelimit=0",
-		"net.ipv4.icmp_msgs_per_sec=100000",
 		"net.ipv4.conf.all.rp_filter=0",
 		"net.ipv4.conf.default.rp_filter=0",
 		"net.ipv4.fib_multipath_hash_policy=3",
 		"net.ipv4.fib_multipath_hash_fields=0x0037",
 		"net.ipv6.fib_multipath_hash_policy=3",
 		"net.ipv6.fib_multipath_hash_fields=0x0037",
-	} {
+	}
+	if !l.rateLimited {
+		sysctls = append(sysctls, "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0", "net.ipv4.icmp_msgs_per_sec=100000")
+	}
+	for _, kv := range sysctls {
 		l.in(node, "sysctl", "-qw", kv)
 	}
 }

@@ -47,8 +47,8 @@ func addr(v6 bool, link int) string {
 	return fmt.Sprintf("198.18.%d.2", link)
 }
 
-func newTopo(t testing.TB) *topo {
-	l := newLab(t)
+func newTopo(t testing.TB, rateLimited bool) *topo {
+	l := newLab(t, rateLimited)
 	for _, n := range []string{"src", "r1", "r2", "r3a", "r3b", "r4", "r5", "r6", "dst"} {
 		l.addNode(n)
 	}

@@ -90,7 +90,7 @@ func hop(target, h string) map[string]string {
 
 func TestTraceNamespaceNetwork(t *testing.T) {
 	requireLab(t)
-	tp := newTopo(t)
+	tp := newTopo(t, false)
 	warmUp(t, tp)
 	e := startExporter(t, tp.name("src"), 10188, traceConfig)
 
