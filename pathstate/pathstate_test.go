@@ -226,3 +226,24 @@ func TestLostDestinationProbesDoNotLengthenPath(t *testing.T) {
 		t.Fatalf("certain %v hops %d; want certain, 3", in.Certain, in.Hops)
 	}
 }
+
+func TestSendFailuresAreLostNotSent(t *testing.T) {
+	r := result(round{a, b, d}, round{a, b, d})
+	for i := range r.Probes {
+		if r.Probes[i].Round == 1 {
+			r.Probes[i] = tracer.Probe{Round: 1, TTL: r.Probes[i].TTL, SendFailed: true}
+		}
+	}
+	in := Summarize(r)
+	if in.Sent != 3 || in.SendFailed != 3 || in.Replies != 3 {
+		t.Fatalf("sent %d failed %d replies %d, want 3 3 3", in.Sent, in.SendFailed, in.Replies)
+	}
+	if in.HopStats[0].Loss != 0.5 || in.Dest.Loss != 0.5 {
+		t.Fatalf("hop 1 loss %v destination loss %v, want 0.5: a probe that could not be sent is lost", in.HopStats[0].Loss, in.Dest.Loss)
+	}
+	s := NewState()
+	s.Observe(r)
+	if s.Snapshot().ProbesSent != 3 {
+		t.Fatalf("probes sent counter %d, want 3: refused probes were not sent", s.Snapshot().ProbesSent)
+	}
+}

@@ -62,8 +62,10 @@ type Interval struct {
 	// Dest is the destination's own statistics (the hop at its TTL); when
 	// it was not reached, Dest.Loss is 1.
 	Dest Hop
-	// Sent and Replies count every probe of the interval.
-	Sent, Replies int
+	// Sent counts the probes that went out and Replies their replies;
+	// SendFailed the probes the socket refused (they count as lost in the
+	// per-hop loss, but not as sent).
+	Sent, Replies, SendFailed int
 }
 
 // Summarize reduces one tracer result to per-hop statistics and the path.
@@ -79,6 +81,10 @@ func Summarize(r tracer.Result) Interval {
 	endKind := make([]tracer.Kind, r.Rounds)
 	lastReply := 0
 	for _, p := range r.Probes {
+		if p.SendFailed {
+			in.SendFailed++
+			continue
+		}
 		in.Sent++
 		if p.Kind == tracer.KindNone {
 			continue

@@ -89,8 +89,23 @@ func (r *runner) once(ctx context.Context) {
 	if r.cfg.Source != "" {
 		spec.Src = netip.MustParseAddr(r.cfg.Source) // validated by config
 	}
-	if err := r.tracer.Start(ctx, r.flow, spec, r.state.Observe); err != nil && ctx.Err() == nil {
+	if err := r.tracer.Start(ctx, r.flow, spec, r.observe); err != nil && ctx.Err() == nil {
 		level.Error(r.logger).Log("msg", "Cannot trace target", "dst", dst, "err", err)
+	}
+}
+
+// observe folds a finished interval into the state; it runs on the
+// engine's loop. Probes the socket refused are logged once per interval.
+func (r *runner) observe(res tracer.Result) {
+	r.state.Observe(res)
+	if res.SendErr != nil {
+		failed := 0
+		for _, p := range res.Probes {
+			if p.SendFailed {
+				failed++
+			}
+		}
+		level.Warn(r.logger).Log("msg", "Probes could not be sent", "dst", res.Dst, "failed", failed, "of", len(res.Probes), "err", res.SendErr)
 	}
 }
 

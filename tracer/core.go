@@ -127,6 +127,7 @@ func (c *core) sendRound(at time.Time, j *job) {
 		if err := conn.WriteTo(b, s.Dst, s.Src, ttl); err != nil {
 			c.stats.sendErrors.Add(1)
 			p.SendFailed = true
+			j.res.SendErr = err
 			j.res.Probes = append(j.res.Probes, p)
 			continue
 		}

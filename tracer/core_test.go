@@ -246,7 +246,7 @@ func TestSendErrorsCountAsLost(t *testing.T) {
 	if st.sendErrors.Load() != 8 || st.sent.Load() != 0 {
 		t.Fatalf("send errors %d sent %d, want 8 and 0", st.sendErrors.Load(), st.sent.Load())
 	}
-	if len(got.Probes) != 8 || !got.Probes[0].SendFailed {
+	if len(got.Probes) != 8 || !got.Probes[0].SendFailed || got.SendErr == nil {
 		t.Fatalf("result %+v, want 8 failed probes", got)
 	}
 }

@@ -48,4 +48,7 @@ type Result struct {
 	Rounds int
 	// Probes holds every probe in send order.
 	Probes []Probe
+	// SendErr is the last error the socket returned for a probe of this
+	// interval, nil if every probe went out.
+	SendErr error
 }
