@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -103,6 +104,16 @@ func TestTraceNamespaceNetwork(t *testing.T) {
 		return true
 	}
 	e.waitFor(15*time.Second, "both targets traced with 5 hops", ready)
+
+	resp, err := e.client.Get("http://" + e.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `href="/metrics"`) {
+		t.Fatalf("landing page: %d, want 200 with a link to /metrics:\n%s", resp.StatusCode, page)
+	}
 
 	t.Run("hops match the routers and the kernel's traceroute", func(t *testing.T) {
 		m := e.scrape()
