@@ -17,12 +17,6 @@ var (
 	dnsName   = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.?$`)
 )
 
-// IsIP reports whether the target's host is an IP literal.
-func (t Target) IsIP() bool {
-	_, err := netip.ParseAddr(t.Host)
-	return err == nil
-}
-
 func (t *Target) validate() error {
 	if t.Name == "" {
 		return errors.New("name: must not be empty")

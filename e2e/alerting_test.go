@@ -21,23 +21,6 @@ const (
 	expAddr  = "127.0.0.1:10188"
 )
 
-// Two probes per second per target: above the 1/s ICMP error rate limit
-// the routers keep in this test, so intermediate hops lose replies.
-const alertingConfig = `
-defaults:
-  interval: 2s
-  probes: 4
-  timeout: 1s
-  max_hops: 10
-targets:
-  - name: dst4
-    host: 198.18.7.2
-    labels: {site: lab}
-  - name: dst6
-    host: 2001:db8:7::2
-    labels: {site: lab}
-`
-
 // testRules returns the shipped rules with every `for:` cut to 20s, the
 // only change, so the test does not wait minutes.
 func testRules(t *testing.T, dir string) string {
@@ -104,7 +87,9 @@ scrape_configs:
 	startService(t, src, prometheusBin, "--config.file="+promConfig, "--storage.tsdb.path="+filepath.Join(dir, "prom"),
 		"--web.listen-address="+promAddr)
 
-	startExporter(t, src, 10188, alertingConfig)
+	// Two probes per second per target: above the 1/s ICMP error rate
+	// limit the routers keep in this test, so intermediate hops lose replies.
+	startExporter(t, src, 10188, labConfig("2s", 4, "1s"))
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dialer(src)}}
 	waitReady(t, client, "alertmanager", "http://"+amAddr+"/-/ready")
 	waitReady(t, client, "prometheus", "http://"+promAddr+"/-/ready")

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -16,11 +17,14 @@ const (
 	timeout  = 500 * time.Millisecond
 )
 
-const traceConfig = `
+// labConfig is the exporter configuration of the end-to-end tests: the
+// IPv4 and IPv6 address of dst, with the given probing defaults.
+func labConfig(interval string, probes int, timeout string) string {
+	return fmt.Sprintf(`
 defaults:
-  interval: 1s
-  probes: 5
-  timeout: 500ms
+  interval: %s
+  probes: %d
+  timeout: %s
   max_hops: 10
 targets:
   - name: dst4
@@ -29,7 +33,8 @@ targets:
   - name: dst6
     host: 2001:db8:7::2
     labels: {site: lab}
-`
+`, interval, probes, timeout)
+}
 
 var families = []struct {
 	target string
@@ -93,7 +98,7 @@ func TestTraceNamespaceNetwork(t *testing.T) {
 	requireLab(t)
 	tp := newTopo(t, false)
 	warmUp(t, tp)
-	e := startExporter(t, tp.name("src"), 10188, traceConfig)
+	e := startExporter(t, tp.name("src"), 10188, labConfig("1s", 5, "500ms"))
 
 	ready := func(m metrics) bool {
 		for _, f := range families {

@@ -42,6 +42,7 @@ func (r *runner) start(parent context.Context) {
 	ctx, cancel := context.WithCancel(parent)
 	r.cancel, r.done = cancel, make(chan struct{})
 	r.flow = r.tracer.NewFlow()
+	level.Debug(r.logger).Log("msg", "Probing with a constant ICMP identifier", "icmp_id", fmt.Sprintf("%#04x", r.flow.ID()))
 	go r.run(ctx)
 }
 
