@@ -18,9 +18,10 @@ import (
 // ancillary data (IP_TTL and IP_PKTINFO, IPV6_HOPLIMIT and IPV6_PKTINFO), so
 // concurrent probes never race on a socket option.
 type rawConn struct {
-	v6  bool
-	c   *net.IPConn
-	oob []byte // receive ancillary data; ReadPacket has a single caller
+	v6   bool
+	c    *net.IPConn
+	oob  []byte // receive ancillary data; ReadPacket has a single caller
+	wOOB []byte // send ancillary data; WriteTo has a single caller, the engine loop
 }
 
 // ListenICMP opens the raw ICMP socket of one family. The kernel filter lets
@@ -43,7 +44,7 @@ func ListenICMP(v6 bool) (PacketConn, error) {
 		c.Close()
 		return nil, fmt.Errorf("set up %s socket: %w", network, err)
 	}
-	return &rawConn{v6: v6, c: c, oob: make([]byte, 128)}, nil
+	return &rawConn{v6: v6, c: c, oob: make([]byte, 128), wOOB: make([]byte, 128)}, nil
 }
 
 func setupRaw(c *net.IPConn, v6 bool) error {
@@ -70,7 +71,7 @@ func setupRaw(c *net.IPConn, v6 bool) error {
 
 // WriteTo implements PacketConn.
 func (r *rawConn) WriteTo(b []byte, dst, src netip.Addr, ttl int) error {
-	_, _, err := r.c.WriteMsgIP(b, sendControl(r.v6, src, ttl), &net.IPAddr{IP: dst.AsSlice(), Zone: dst.Zone()})
+	_, _, err := r.c.WriteMsgIP(b, sendControl(r.wOOB, r.v6, src, ttl), &net.IPAddr{IP: dst.AsSlice(), Zone: dst.Zone()})
 	return err
 }
 
@@ -101,16 +102,16 @@ func (r *rawConn) ReadPacket(buf []byte) (Packet, error) {
 // Close implements PacketConn.
 func (r *rawConn) Close() error { return r.c.Close() }
 
-// sendControl builds the ancillary data that sets one probe's TTL (hop
-// limit) and, when src is valid, its source address.
-func sendControl(v6 bool, src netip.Addr, ttl int) []byte {
+// sendControl builds, in buf, the ancillary data that sets one probe's TTL
+// (hop limit) and, when src is valid, its source address.
+func sendControl(buf []byte, v6 bool, src netip.Addr, ttl int) []byte {
 	intLen := int(unsafe.Sizeof(int32(0)))
 	if v6 {
 		size := unix.CmsgSpace(intLen)
 		if src.IsValid() {
 			size += unix.CmsgSpace(unix.SizeofInet6Pktinfo)
 		}
-		b := make([]byte, size)
+		b := clear0(buf[:size])
 		rest := putCmsg(b, unix.IPPROTO_IPV6, unix.IPV6_HOPLIMIT, int32Bytes(ttl))
 		if src.IsValid() {
 			var pi unix.Inet6Pktinfo
@@ -123,7 +124,7 @@ func sendControl(v6 bool, src netip.Addr, ttl int) []byte {
 	if src.IsValid() {
 		size += unix.CmsgSpace(unix.SizeofInet4Pktinfo)
 	}
-	b := make([]byte, size)
+	b := clear0(buf[:size])
 	rest := putCmsg(b, unix.IPPROTO_IP, unix.IP_TTL, int32Bytes(ttl))
 	if src.IsValid() {
 		var pi unix.Inet4Pktinfo
@@ -141,6 +142,11 @@ func putCmsg(b []byte, level, typ int, data []byte) []byte {
 	h.SetLen(unix.CmsgLen(len(data)))
 	copy(b[unix.CmsgLen(0):], data)
 	return b[unix.CmsgSpace(len(data)):]
+}
+
+func clear0(b []byte) []byte {
+	clear(b)
+	return b
 }
 
 func int32Bytes(v int) []byte {

@@ -1,0 +1,116 @@
+package tracer
+
+import (
+	"context"
+	"encoding/binary"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// chainConn is a fake socket in front of a chain of routers: every probe
+// with TTL below hops gets Time Exceeded from router TTL, the others an
+// Echo Reply from the destination, as real bytes through ReadPacket. It
+// also delivers one unsolicited reply and one malformed packet.
+type chainConn struct {
+	hops    int
+	replies chan Packet
+	closed  chan struct{}
+}
+
+func newChainConn(hops int) *chainConn {
+	c := &chainConn{hops: hops, replies: make(chan Packet, 1024), closed: make(chan struct{})}
+	c.replies <- Packet{Data: []byte{11, 0, 0, 0}, From: hopIP(1), TTL: 64}                   // truncated
+	c.replies <- Packet{Data: []byte{0, 0, 0, 0, 0xde, 0xad, 0, 1}, From: hopIP(9), TTL: 64} // nobody's echo reply
+	return c
+}
+
+func (c *chainConn) WriteTo(b []byte, dst, src netip.Addr, ttl int) error {
+	id, seq := binary.BigEndian.Uint16(b[4:]), binary.BigEndian.Uint16(b[6:])
+	if ttl >= c.hops {
+		r := []byte{0, 0, 0, 0, 0, 0, 0, 0}
+		binary.BigEndian.PutUint16(r[4:], id)
+		binary.BigEndian.PutUint16(r[6:], seq)
+		c.replies <- Packet{Data: r, From: dst, TTL: 60}
+		return nil
+	}
+	q := make([]byte, 8, 8+20+len(b))
+	q[0] = icmp4TimeExceeded
+	h := make([]byte, 20)
+	h[0], h[9] = 0x45, protoICMP4
+	d := dst.As4()
+	copy(h[16:], d[:])
+	q = append(append(q, h...), b...)
+	c.replies <- Packet{Data: q, From: hopIP(ttl), TTL: 64 - ttl}
+	return nil
+}
+
+func (c *chainConn) ReadPacket([]byte) (Packet, error) {
+	select {
+	case p := <-c.replies:
+		return p, nil
+	case <-c.closed:
+		return Packet{}, context.Canceled
+	}
+}
+
+func (c *chainConn) Close() error { close(c.closed); return nil }
+
+func TestEngineRunTracesThroughFakeSocket(t *testing.T) {
+	e := New(Options{Conn4: newChainConn(3)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	results := make(chan Result, 1)
+	f := e.NewFlow()
+	spec := Spec{Dst: dstA, MaxHops: 6, Rounds: 3, Span: 30 * time.Millisecond, Timeout: 20 * time.Millisecond}
+	if err := e.Start(ctx, f, spec, func(r Result) { results <- r }); err != nil {
+		t.Fatal(err)
+	}
+	var r Result
+	select {
+	case r = <-results:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result")
+	}
+	// Round 0 probes 6 TTLs; rounds 1 and 2 stop at the destination's TTL 3.
+	if r.Rounds != 3 || len(r.Probes) != 6+3+3 {
+		t.Fatalf("%d rounds, %d probes; want 3 and 12", r.Rounds, len(r.Probes))
+	}
+	for _, p := range r.Probes {
+		switch {
+		case p.TTL < 3 && (p.Kind != KindTimeExceeded || p.From != hopIP(p.TTL)):
+			t.Errorf("probe %+v: want Time Exceeded from %v", p, hopIP(p.TTL))
+		case p.TTL >= 3 && (p.Kind != KindEchoReply || p.From != dstA):
+			t.Errorf("probe %+v: want Echo Reply from %v", p, dstA)
+		case p.RTT < 0 || p.ReplyTTL < 0:
+			t.Errorf("probe %+v: RTT and reply TTL must be set", p)
+		}
+	}
+	s := e.Stats()
+	if s.ProbesSent != 12 || s.Replies != 12 || s.Unmatched != 1 || s.Malformed != 1 || s.SendErrors != 0 {
+		t.Fatalf("stats %+v; want 12 sent, 12 replies, 1 unmatched, 1 malformed", s)
+	}
+	if err := e.Start(ctx, f, Spec{Dst: netip.MustParseAddr("2001:db8::1"), MaxHops: 1, Rounds: 1, Span: time.Millisecond, Timeout: time.Millisecond}, func(Result) {}); err != ErrNoSocket {
+		t.Fatalf("IPv6 without a socket: %v, want ErrNoSocket", err)
+	}
+}
+
+func TestNewFlowIdentifiersAreUnique(t *testing.T) {
+	e := New(Options{})
+	seen := map[uint16]bool{}
+	for i := 0; i < 5000; i++ {
+		f := e.NewFlow()
+		if seen[f.ID()] {
+			t.Fatalf("identifier %#x handed out twice", f.ID())
+		}
+		seen[f.ID()] = true
+	}
+	f := e.NewFlow()
+	e.ReleaseFlow(f)
+	if e.ids[f.ID()] {
+		t.Fatal("released identifier still reserved")
+	}
+}
