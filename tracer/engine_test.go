@@ -20,7 +20,7 @@ type chainConn struct {
 
 func newChainConn(hops int) *chainConn {
 	c := &chainConn{hops: hops, replies: make(chan Packet, 1024), closed: make(chan struct{})}
-	c.replies <- Packet{Data: []byte{11, 0, 0, 0}, From: hopIP(1), TTL: 64}                   // truncated
+	c.replies <- Packet{Data: []byte{11, 0, 0, 0}, From: hopIP(1), TTL: 64}                  // truncated
 	c.replies <- Packet{Data: []byte{0, 0, 0, 0, 0xde, 0xad, 0, 1}, From: hopIP(9), TTL: 64} // nobody's echo reply
 	return c
 }
