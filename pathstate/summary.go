@@ -24,7 +24,9 @@ type Responder struct {
 
 // Hop is the statistics of one TTL over an interval.
 type Hop struct {
-	TTL           int
+	TTL int
+	// Sent counts the probes of this TTL, including any the socket refused
+	// (they count as lost); Replies the replies to them.
 	Sent, Replies int
 	// Loss is 1 - Replies/Sent, 0 when nothing was sent.
 	Loss float64
@@ -71,10 +73,11 @@ type Interval struct {
 // Summarize reduces one tracer result to per-hop statistics and the path.
 //
 // The path is taken from the most recent rounds only: those after the last
-// round that ended at another TTL. A route that changes in mid-interval
-// therefore shows up once, as the new path, instead of as a mix of the two
-// that would change again in the next interval. Within those rounds each
-// TTL's path responder is the one that answered most often.
+// round whose certain end (see Interval.Certain) was at another TTL. A
+// route that changes in mid-interval therefore shows up once, as the new
+// path, instead of as a mix of the two that would change again in the next
+// interval. Within those rounds each TTL's path responder is the one that
+// answered most often.
 func Summarize(r tracer.Result) Interval {
 	in := Interval{Start: r.Start, End: r.End, Unreachable: -1}
 	ends := make([]int, r.Rounds) // per round: lowest TTL that ended the trace

@@ -168,12 +168,9 @@ func parseQuote(v6 bool, q []byte) (netip.Addr, []byte, error) {
 	if len(q) < ipv4Min+icmpHeaderLen {
 		return netip.Addr{}, nil, ErrTruncated
 	}
-	if q[0]>>4 != 4 {
-		return netip.Addr{}, nil, ErrBadQuote
-	}
-	ihl := int(q[0]&0x0f) * 4
-	if ihl < ipv4Min {
-		return netip.Addr{}, nil, ErrBadQuote
+	ihl, err := ipv4HeaderLen(q)
+	if err != nil {
+		return netip.Addr{}, nil, err
 	}
 	if len(q) < ihl+icmpHeaderLen {
 		return netip.Addr{}, nil, ErrTruncated
