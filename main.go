@@ -47,6 +47,7 @@ func run() int {
 		metricsPath = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		logLevel    = kingpin.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 		logFormat   = kingpin.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
+		dnsRefresh  = kingpin.Flag("dns.refresh-interval", "How often the host name of a target is looked up again. A target keeps its address while the answers include it.").Default("5m").Duration()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, defaultListen)
 	)
 	kingpin.Version(version.Print(program))
@@ -82,7 +83,11 @@ func run() int {
 	engine := tracer.New(tracer.Options{Conn4: conn4, Conn6: conn6})
 	engineDone := make(chan struct{})
 	go func() { engine.Run(ctx); close(engineDone) }()
-	manager := prober.NewManager(ctx, engine, net.DefaultResolver, logger)
+	if *dnsRefresh <= 0 {
+		fmt.Fprintf(os.Stderr, "%s: --dns.refresh-interval must be above 0\n", program)
+		return 1
+	}
+	manager := prober.NewManager(ctx, prober.Options{Tracer: engine, Resolver: net.DefaultResolver, DNSRefresh: *dnsRefresh, Logger: logger})
 	manager.Apply(cfg)
 	defer manager.Stop()
 

@@ -70,7 +70,7 @@ func collectorTargets(m *prober.Manager) []collector.Target {
 
 func exporterStats(e *tracer.Engine) collector.ExporterStats {
 	s := e.Stats()
-	return collector.ExporterStats{Unmatched: s.Unmatched, Malformed: s.Malformed, SendErrors: s.SendErrors}
+	return collector.ExporterStats{Unmatched: s.Unmatched, Late: s.Late, Malformed: s.Malformed, SendErrors: s.SendErrors, SocketDrops: s.SocketDrops}
 }
 
 // reloader reloads the configuration file; one reload runs at a time.

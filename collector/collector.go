@@ -29,7 +29,7 @@ type Target struct {
 
 // ExporterStats are the exporter's own counters.
 type ExporterStats struct {
-	Unmatched, Malformed, SendErrors uint64
+	Unmatched, Late, Malformed, SendErrors, SocketDrops uint64
 }
 
 // Sources are the functions the collector reads at scrape time.
@@ -118,20 +118,27 @@ func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathst
 	emit(d.replies, prometheus.CounterValue, float64(s.Replies))
 	emit(d.pathChanges, prometheus.CounterValue, float64(s.PathChanges))
 	emit(d.resolveErrors, prometheus.CounterValue, float64(s.ResolveErrors))
+	emit(d.addrChanges, prometheus.CounterValue, float64(s.AddressChanges))
+	if s.Address.IsValid() {
+		emit(d.targetInfo, prometheus.GaugeValue, 1, s.Address.String())
+	}
 	if !s.Observed {
 		return
 	}
 	in := s.Last
 	emit(d.reached, prometheus.GaugeValue, boolf(in.Reached))
-	emit(d.hops, prometheus.GaugeValue, float64(in.Hops))
-	emit(d.destLoss, prometheus.GaugeValue, in.Dest.Loss)
-	if in.Reached && in.Dest.RTT.N > 0 {
-		emit(d.destRTT, prometheus.GaugeValue, in.Dest.RTT.Mean.Seconds())
-	}
 	emit(d.lastRun, prometheus.GaugeValue, unix(in.End))
-	if s.Path.Known() {
-		emit(d.pathHash, prometheus.GaugeValue, float64(s.PathHash))
-		emit(d.pathSince, prometheus.GaugeValue, unix(s.PathSince))
+	if !s.Path.Known() {
+		return
+	}
+	// Everything per hop comes from the one path: its hop count, its
+	// identity, the responder known at each TTL and that TTL's statistics.
+	emit(d.hops, prometheus.GaugeValue, float64(s.Path.Hops))
+	emit(d.pathHash, prometheus.GaugeValue, float64(s.PathHash))
+	emit(d.pathSince, prometheus.GaugeValue, unix(s.PathSince))
+	emit(d.destLoss, prometheus.GaugeValue, in.Dest.Loss)
+	if s.Reached && in.Dest.RTT.N > 0 {
+		emit(d.destRTT, prometheus.GaugeValue, in.Dest.RTT.Mean.Seconds())
 	}
 	for _, h := range in.HopStats {
 		hop := strconv.Itoa(h.TTL)
@@ -142,8 +149,8 @@ func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathst
 			emit(d.hopRTTMax, prometheus.GaugeValue, h.RTT.Max.Seconds(), hop)
 			emit(d.hopRTTStddev, prometheus.GaugeValue, h.RTT.Stddev.Seconds(), hop)
 		}
-		for _, r := range h.Responders {
-			emit(d.hopInfo, prometheus.GaugeValue, 1, hop, r.Addr.String())
+		if h.TTL <= len(s.Hops) && s.Hops[h.TTL-1].IsValid() {
+			emit(d.hopInfo, prometheus.GaugeValue, 1, hop, s.Hops[h.TTL-1].String())
 		}
 	}
 }

@@ -10,23 +10,24 @@ type descs struct {
 	pathHash, pathChanges, pathSince                    *prometheus.Desc
 	probesSent, replies, lastRun, resolveErrors         *prometheus.Desc
 	hopRTT, hopRTTMin, hopRTTMax, hopRTTStddev, hopLoss *prometheus.Desc
-	hopInfo                                             *prometheus.Desc
+	hopInfo, targetInfo, addrChanges                    *prometheus.Desc
 }
 
 func newDescs(static []string) *descs {
 	target := append([]string{"target"}, static...)
 	hop := append(target[:len(target):len(target)], "hop")
 	info := append(hop[:len(hop):len(hop)], "ip")
+	address := append(target[:len(target):len(target)], "address")
 	n := func(name, help string, labels []string) *prometheus.Desc {
 		return prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
 	}
 	return &descs{
 		reached:       n("destination_reached", "Whether the destination answered in the last interval (1) or not (0).", target),
-		hops:          n("hops", "Hop count: the TTL of the destination, or of the last responding hop if it was not reached.", target),
+		hops:          n("hops", "Hop count of the current path: the destination's TTL, or the last responding hop's if the destination never answered on this path.", target),
 		destRTT:       n("destination_rtt_seconds", "Mean round-trip time to the destination over the last interval.", target),
 		destLoss:      n("destination_loss_ratio", "Share of the last interval's probes to the destination that got no reply (0..1).", target),
-		pathHash:      n("path_hash", "Stable 52-bit hash of the hop count and the responder of each hop; silent hops keep the previous responder.", target),
-		pathChanges:   n("path_changes_total", "Number of times the path changed (another responder at a hop, or another hop count).", target),
+		pathHash:      n("path_hash", "Stable 52-bit hash of the current path's identity (hop count and the responder of each hop); changes exactly when a path change is counted.", target),
+		pathChanges:   n("path_changes_total", "Confirmed path changes (another responder at a hop, or another hop count, seen in more than one round).", target),
 		pathSince:     n("path_last_change_timestamp_seconds", "Time the current path was first seen: its last change, or the first interval if it never changed.", target),
 		probesSent:    n("probes_sent_total", "Probes sent to the target, every TTL counted.", target),
 		replies:       n("probe_replies_total", "Replies received to the target's probes.", target),
@@ -37,13 +38,15 @@ func newDescs(static []string) *descs {
 		hopRTTMax:     n("hop_rtt_max_seconds", "Maximum round-trip time to the hop over the last interval.", hop),
 		hopRTTStddev:  n("hop_rtt_stddev_seconds", "Standard deviation of the round-trip time to the hop over the last interval.", hop),
 		hopLoss:       n("hop_loss_ratio", "Share of the last interval's probes at this hop that got no reply (0..1).", hop),
-		hopInfo:       n("hop_info", "A responder seen at the hop in the last interval (value 1).", info),
+		hopInfo:       n("hop_info", "The responder of the hop on the current path (value 1); absent for a hop that never answered.", info),
+		targetInfo:    n("target_info", "The address the target is traced at (value 1).", address),
+		addrChanges:   n("target_address_changes_total", "Times the target's traced address changed (its DNS answers no longer held it).", target),
 	}
 }
 
 // selfDescs describe the exporter itself.
 type selfDescs struct {
-	targets, reloadOK, reloadTime, unmatched, malformed, sendErrors *prometheus.Desc
+	targets, reloadOK, reloadTime, unmatched, late, malformed, sendErrors, socketDrops *prometheus.Desc
 }
 
 func newSelfDescs() selfDescs {
@@ -51,12 +54,14 @@ func newSelfDescs() selfDescs {
 		return prometheus.NewDesc(namespace+"_exporter_"+name, help, nil, nil)
 	}
 	return selfDescs{
-		targets:    n("targets", "Number of configured targets."),
-		reloadOK:   n("config_last_reload_successful", "Whether the last configuration reload succeeded (1) or not (0)."),
-		reloadTime: n("config_last_reload_success_timestamp_seconds", "Time of the last successful configuration reload."),
-		unmatched:  n("unmatched_replies_total", "Replies that matched no in-flight probe (late, duplicate or another program's); dropped."),
-		malformed:  n("malformed_packets_total", "Received packets that could not be decoded; dropped."),
-		sendErrors: n("send_errors_total", "Probes the socket refused to send."),
+		targets:     n("targets", "Number of configured targets."),
+		reloadOK:    n("config_last_reload_successful", "Whether the last configuration reload succeeded (1) or not (0)."),
+		reloadTime:  n("config_last_reload_success_timestamp_seconds", "Time of the last successful configuration reload."),
+		unmatched:   n("unmatched_replies_total", "Replies that matched no probe (another program's, a removed target's, or forged); dropped."),
+		late:        n("late_replies_total", "Replies the kernel received after their probe's timeout; dropped, never used as an RTT."),
+		socketDrops: n("socket_drops_total", "Packets the kernel dropped because a socket's receive buffer was full."),
+		malformed:   n("malformed_packets_total", "Received packets that could not be decoded; dropped."),
+		sendErrors:  n("send_errors_total", "Probes the socket refused to send."),
 	}
 }
 
@@ -70,6 +75,8 @@ func (c *Collector) collectSelf(ch chan<- prometheus.Metric, targets int) {
 	}
 	st := c.src.Stats()
 	ch <- prometheus.MustNewConstMetric(s.unmatched, prometheus.CounterValue, float64(st.Unmatched))
+	ch <- prometheus.MustNewConstMetric(s.late, prometheus.CounterValue, float64(st.Late))
+	ch <- prometheus.MustNewConstMetric(s.socketDrops, prometheus.CounterValue, float64(st.SocketDrops))
 	ch <- prometheus.MustNewConstMetric(s.malformed, prometheus.CounterValue, float64(st.Malformed))
 	ch <- prometheus.MustNewConstMetric(s.sendErrors, prometheus.CounterValue, float64(st.SendErrors))
 }

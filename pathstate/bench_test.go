@@ -1,23 +1,20 @@
 package pathstate
 
 import (
-	"net/netip"
+	"math/rand/v2"
 	"testing"
 )
 
-func BenchmarkSummarize30Hops10Rounds(b *testing.B) {
-	hops := make(round, 30)
-	for i := range hops[:29] {
-		hops[i] = netip.AddrFrom4([4]byte{198, 18, byte(i), 2})
-	}
-	hops[29] = d
-	rounds := make([]round, 10)
-	for i := range rounds {
-		rounds[i] = hops
-	}
-	r := result(rounds...)
+// BenchmarkObserve30Hops10Rounds folds one interval of a 30-hop path with
+// 10 rounds into a state: evidence, path tracking and statistics.
+func BenchmarkObserve30Hops10Rounds(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	m := steady(addrs(1, 29), d)
+	s := NewState()
+	r := simInterval(rng, t0, 10, 30, func(int) *netModel { return m })
+	s.Observe(r)
 	b.ReportAllocs()
 	for b.Loop() {
-		Summarize(r)
+		s.Observe(r)
 	}
 }

@@ -1,16 +1,17 @@
-// Package prober runs the configured targets: one lightweight runner per
-// target resolves its host every interval and starts an interval of tracing
-// on the shared engine, whose result updates the target's pathstate. The
-// Manager applies configuration reloads, keeping the state of every target
-// whose configuration did not change.
+// Package prober runs the configured targets on the shared tracer engine:
+// it registers each target with the engine (which schedules its
+// intervals), keeps named targets' addresses fresh through a shared DNS
+// cache, and folds each finished interval into the target's pathstate off
+// the probing loop. The Manager applies configuration reloads, keeping the
+// state of every target whose configuration did not change.
 package prober
 
 import (
 	"context"
-	"net/netip"
 	"reflect"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -22,14 +23,10 @@ import (
 
 // Tracer is what the prober needs of the tracer engine.
 type Tracer interface {
-	NewFlow() *tracer.Flow
-	ReleaseFlow(*tracer.Flow)
-	Start(ctx context.Context, f *tracer.Flow, s tracer.Spec, done func(tracer.Result)) error
-}
-
-// Resolver looks up host names; *net.Resolver implements it.
-type Resolver interface {
-	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+	// Add starts tracing a target.
+	Add(*tracer.Target)
+	// Remove stops it; when it returns, no further probe of it is sent.
+	Remove(*tracer.Target)
 }
 
 // Target is one configured target and its latest snapshot.
@@ -38,25 +35,36 @@ type Target struct {
 	Snapshot *pathstate.Snapshot
 }
 
+// Options configure a Manager.
+type Options struct {
+	Tracer   Tracer
+	Resolver Resolver
+	// DNSRefresh is how often a target's host name is looked up again.
+	DNSRefresh time.Duration
+	Logger     log.Logger
+}
+
 // Manager owns the runners of the configured targets.
 type Manager struct {
-	ctx    context.Context
 	tracer Tracer
-	res    Resolver
+	dns    *dnsCache
 	logger log.Logger
 
 	mu      sync.Mutex
 	runners map[string]*runner
 }
 
-// NewManager returns a manager whose runners stop when ctx ends.
-func NewManager(ctx context.Context, tr Tracer, res Resolver, logger log.Logger) *Manager {
-	return &Manager{ctx: ctx, tracer: tr, res: res, logger: logger, runners: map[string]*runner{}}
+// NewManager returns a manager whose DNS lookups stop when ctx ends.
+func NewManager(ctx context.Context, o Options) *Manager {
+	m := &Manager{tracer: o.Tracer, dns: newDNSCache(o.Resolver, o.DNSRefresh), logger: o.Logger, runners: map[string]*runner{}}
+	go m.dns.run(ctx)
+	return m
 }
 
 // Apply makes cfg the set of running targets. A target whose configuration
 // is unchanged keeps running with its state and counters; a changed one
-// starts afresh; a removed one stops and its series disappear.
+// starts afresh; a removed one stops at once and its series disappear.
+// When Apply returns, no probe of a removed or changed target is sent.
 func (m *Manager) Apply(cfg *config.Config) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -66,7 +74,7 @@ func (m *Manager) Apply(cfg *config.Config) {
 	}
 	for name, r := range m.runners {
 		if t, ok := want[name]; !ok || !reflect.DeepEqual(t, r.cfg) {
-			r.stop()
+			m.stop(r)
 			delete(m.runners, name)
 			level.Info(m.logger).Log("msg", "Stopped target", "target", name)
 		}
@@ -75,11 +83,21 @@ func (m *Manager) Apply(cfg *config.Config) {
 		if _, ok := m.runners[t.Name]; ok {
 			continue
 		}
-		r := newRunner(t, m.tracer, m.res, log.With(m.logger, "target", t.Name))
+		r := newRunner(t, log.With(m.logger, "target", t.Name))
 		m.runners[t.Name] = r
-		r.start(m.ctx)
+		m.tracer.Add(r.target)
+		if r.named() {
+			m.dns.subscribe(t.Family, t.Host, r)
+		}
 		level.Info(m.logger).Log("msg", "Started target", "target", t.Name, "host", t.Host, "interval", t.Interval)
 	}
+}
+
+func (m *Manager) stop(r *runner) {
+	if r.named() {
+		m.dns.unsubscribe(r.cfg.Family, r.cfg.Host, r)
+	}
+	m.tracer.Remove(r.target)
 }
 
 // Targets returns every running target with its snapshot, sorted by name.
@@ -94,12 +112,12 @@ func (m *Manager) Targets() []Target {
 	return ts
 }
 
-// Stop stops every runner and waits for them.
+// Stop stops every runner.
 func (m *Manager) Stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for name, r := range m.runners {
-		r.stop()
+		m.stop(r)
 		delete(m.runners, name)
 	}
 }

@@ -1,11 +1,9 @@
 package prober
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"hash/fnv"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -16,89 +14,54 @@ import (
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 )
 
-// maxLookup bounds one DNS lookup.
-const maxLookup = 5 * time.Second
-
-// runner traces one target: every interval it resolves the host and starts
-// one interval of tracing on the engine. It is a goroutine that sleeps
-// between intervals; the probes themselves run on the engine's loop.
+// runner is one configured target: its state, its tracer target, and the
+// glue between them. The engine schedules its intervals; the DNS cache
+// sets its address; observe runs off the probing loop.
 type runner struct {
 	cfg    config.Target
 	state  *pathstate.State
-	tracer Tracer
-	res    Resolver
+	target *tracer.Target
 	logger log.Logger
-	flow   *tracer.Flow
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu sync.Mutex // serializes address updates
 }
 
-func newRunner(t config.Target, tr Tracer, res Resolver, logger log.Logger) *runner {
-	return &runner{cfg: t, state: pathstate.NewState(), tracer: tr, res: res, logger: logger}
-}
-
-func (r *runner) start(parent context.Context) {
-	ctx, cancel := context.WithCancel(parent)
-	r.cancel, r.done = cancel, make(chan struct{})
-	r.flow = r.tracer.NewFlow()
-	level.Debug(r.logger).Log("msg", "Probing with a constant ICMP identifier", "icmp_id", fmt.Sprintf("%#04x", r.flow.ID()))
-	go r.run(ctx)
-}
-
-func (r *runner) stop() {
-	r.cancel()
-	<-r.done
-	r.tracer.ReleaseFlow(r.flow)
-}
-
-func (r *runner) run(ctx context.Context) {
-	defer close(r.done)
-	now := time.Now()
-	next := now.Add(startOffset(r.cfg.Name, r.cfg.Interval))
-	timer := time.NewTimer(next.Sub(now))
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		r.once(ctx)
-		next = nextStart(next, r.cfg.Interval, time.Now())
-		timer.Reset(time.Until(next))
+func newRunner(t config.Target, logger log.Logger) *runner {
+	r := &runner{cfg: t, state: pathstate.NewState(), logger: logger}
+	s := tracer.Schedule{
+		Interval: t.Interval,
+		Offset:   startOffset(t.Name, t.Interval),
+		Rounds:   t.Probes,
+		MaxHops:  t.MaxHops,
+		Timeout:  t.Timeout,
 	}
+	if t.Source != "" {
+		s.Src = netip.MustParseAddr(t.Source) // validated by config
+	}
+	r.target = tracer.NewTarget(s, r.observe)
+	if ip, err := netip.ParseAddr(t.Host); err == nil {
+		r.setAddress(ip)
+	}
+	return r
 }
 
-// once runs one interval: resolve, then hand the interval to the engine.
-func (r *runner) once(ctx context.Context) {
-	dst, err := r.resolve(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			r.state.ResolveFailed()
-			level.Warn(r.logger).Log("msg", "Cannot resolve target host", "host", r.cfg.Host, "err", err)
-		}
-		return
-	}
-	spec := tracer.Spec{
-		Dst:     dst,
-		MaxHops: r.cfg.MaxHops,
-		Rounds:  r.cfg.Probes,
-		Span:    r.cfg.Interval,
-		Timeout: r.cfg.Timeout,
-	}
-	if r.cfg.Source != "" {
-		spec.Src = netip.MustParseAddr(r.cfg.Source) // validated by config
-	}
-	if err := r.tracer.Start(ctx, r.flow, spec, r.observe); err != nil && ctx.Err() == nil {
-		level.Error(r.logger).Log("msg", "Cannot trace target", "dst", dst, "err", err)
-	}
+// named reports whether the target's host is a DNS name.
+func (r *runner) named() bool {
+	_, err := netip.ParseAddr(r.cfg.Host)
+	return err != nil
 }
 
-// observe folds a finished interval into the state; it runs on the
-// engine's loop. Probes the socket refused are logged once per interval.
+// observe folds a finished interval into the state, logs what changed and
+// hands the path's hop count back to the engine for the next interval.
 func (r *runner) observe(res tracer.Result) {
-	r.state.Observe(res)
+	changes := r.state.Observe(res)
+	for _, c := range changes {
+		level.Info(r.logger).Log("msg", "Path changed", "address", c.Address,
+			"old_hops", c.Before.Hops, "new_hops", c.After.Hops,
+			"old_path", hopList(c.BeforeHops), "new_path", hopList(c.AfterHops))
+	}
+	snap := r.state.Snapshot()
+	r.target.SetHint(snap.Path.Hops)
 	if res.SendErr != nil {
 		failed := 0
 		for _, p := range res.Probes {
@@ -110,25 +73,38 @@ func (r *runner) observe(res tracer.Result) {
 	}
 }
 
-// resolve returns the target's address: the literal, or the first address
-// of the configured family that DNS returns.
-func (r *runner) resolve(ctx context.Context) (netip.Addr, error) {
-	if ip, err := netip.ParseAddr(r.cfg.Host); err == nil {
-		return ip, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, min(maxLookup, r.cfg.Interval))
-	defer cancel()
-	addrs, err := r.res.LookupNetIP(ctx, r.cfg.Family, r.cfg.Host)
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	if len(addrs) == 0 {
-		return netip.Addr{}, fmt.Errorf("%s: %w", r.cfg.Host, errNoAddress)
-	}
-	return addrs[0].Unmap(), nil
+// resolved implements subscriber: keep the current address while the
+// answers still include it, else switch to the first.
+func (r *runner) resolved(answers []netip.Addr) {
+	r.setAddress(pick(r.target.Addr(), answers))
 }
 
-var errNoAddress = errors.New("no address of the configured family")
+// resolveFailed implements subscriber: the last good address stays.
+func (r *runner) resolveFailed(err error) {
+	r.state.ResolveFailed()
+	level.Warn(r.logger).Log("msg", "Cannot resolve target host; tracing the last good address", "host", r.cfg.Host, "address", r.target.Addr(), "err", err)
+}
+
+func (r *runner) setAddress(a netip.Addr) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.target.Addr()
+	if old == a {
+		return
+	}
+	r.state.SetAddress(a)
+	r.target.SetHint(0)
+	r.target.SetAddr(a)
+	if old.IsValid() {
+		level.Info(r.logger).Log("msg", "Target address changed", "host", r.cfg.Host, "old_address", old, "new_address", a)
+	} else {
+		level.Debug(r.logger).Log("msg", "Target address set", "host", r.cfg.Host, "address", a)
+	}
+}
+
+func hopList(as []netip.Addr) string {
+	return pathstate.Path{Addrs: as}.String()
+}
 
 // startOffset spreads the targets' first intervals over the interval, by a
 // hash of the name, so that targets do not all probe at the same instant.
@@ -136,16 +112,4 @@ func startOffset(name string, interval time.Duration) time.Duration {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	return time.Duration(h.Sum64() % uint64(interval))
-}
-
-// nextStart returns the start of the interval after prev. Starts stay on
-// the grid prev + k*interval; intervals missed (e.g. the process was
-// stopped) are skipped rather than run in a burst.
-func nextStart(prev time.Time, interval time.Duration, now time.Time) time.Time {
-	next := prev.Add(interval)
-	if next.Before(now) {
-		missed := now.Sub(next)/interval + 1
-		next = next.Add(missed * interval)
-	}
-	return next
 }

@@ -28,18 +28,18 @@ func BenchmarkParseReplyTimeExceeded(b *testing.B) {
 func BenchmarkInterval1000Targets(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		fc := &fakeConn{}
-		c := newCore(fc, nil, &counters{})
+		h := newHarness()
 		for i := 0; i < 1000; i++ {
 			dst := netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)})
-			c.start(t0, &Flow{id: uint16(i)}, Spec{Dst: dst, MaxHops: 30, Rounds: 10, Span: 10 * time.Second, Timeout: time.Second}, func(Result) {})
+			h.addTarget(Schedule{MaxHops: 30, Rounds: 10, Interval: 10 * time.Second, Timeout: time.Second}, dst)
 		}
 		for r := 0; r < 10; r++ {
-			now := t0.Add(time.Duration(r) * time.Second)
-			n := len(fc.writes)
-			c.advance(now)
-			network(c, fc.writes[n:], 12, now.Add(time.Millisecond), nil)
+			n := len(h.fc.writes)
+			h.at(time.Duration(r) * time.Second)
+			h.answerAll(n, 12, nil)
+			h.drain()
 		}
-		c.advance(t0.Add(20 * time.Second))
+		h.at(10*time.Second - time.Nanosecond)
+		h.drain()
 	}
 }

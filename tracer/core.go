@@ -2,23 +2,13 @@ package tracer
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 )
 
 // ErrNoSocket is returned when a probe's family has no open socket.
 var ErrNoSocket = errors.New("no socket open for this address family")
-
-// Flow is the constant ICMP identifier of one target plus its sequence
-// counter. All probes of a flow carry the same identifier and checksum
-// (Paris traceroute); the sequence number tells them apart.
-type Flow struct {
-	id  uint16
-	seq uint16
-}
-
-// ID returns the flow's ICMP identifier.
-func (f *Flow) ID() uint16 { return f.id }
 
 // probeKey identifies an in-flight probe: the destination (the sender of an
 // Echo Reply or the destination in the quoted header of an error) and the
@@ -28,43 +18,83 @@ type probeKey struct {
 	id, seq uint16
 }
 
+// inflight is a probe waiting for its reply, or one already given up as
+// lost that is remembered for a while so its late reply is recognised.
 type inflight struct {
-	job  *job
-	idx  int // index in job.res.Probes
-	sent time.Time
+	job *job
+	idx int // index in job.res.Probes
+	// sent is read immediately before the send system call; it carries
+	// both a wall reading (compared with the kernel's receive time) and a
+	// monotonic one (a bound that catches wall-clock steps).
+	sent    time.Time
+	expired bool // its deadline passed; it waits for a drain watermark
+	lost    bool // given up: a reply now is a late one
+}
+
+// round is one round of a job: its probes and their deadline.
+type round struct {
+	job      *job
+	index    int
+	deadline time.Time // the latest send time of the round plus the timeout
+	keys     []probeKey
+	final    bool
 }
 
 // job is one interval of tracing to one destination.
 type job struct {
-	flow    *Flow
-	spec    Spec
-	res     Result
-	done    func(Result)
-	next    int // next round to send
-	pending int // probes sent and not yet answered or timed out
-	// destTTL is the lowest TTL that reached the destination (or was
+	target *Target
+	flow   *flow
+	res    Result
+	next   int // next round to send
+	// pending counts probes sent and not yet answered or given up.
+	pending int
+	// minEnd is the lowest TTL that reached the destination (or was
 	// stopped by Destination Unreachable) in this interval; 0 while unknown.
-	// Rounds probe TTLs 1..destTTL once it is known.
-	destTTL  int
-	spanOver bool
+	minEnd int
+	// hintVoid is set once the interval shows the hint is stale: a router
+	// answered at or beyond the hinted destination TTL, or a round came
+	// back without reaching the destination.
+	hintVoid  bool
+	reached   []bool // per round: an Echo Reply or Unreachable answered it
+	spanOver  bool
+	cancelled bool // the target was removed: nothing more is sent or delivered
+	delivered bool
 }
 
-// core is the tracer's state machine: it sends rounds, matches replies and
-// expires probes. Every method takes the current time, so tests drive it
-// with a fake clock; it runs on the engine's single loop goroutine.
+// core is the tracer's state machine: it schedules intervals, sends
+// rounds, matches replies and expires probes. It runs on the engine's
+// single loop goroutine; every method takes the loop's current time, and
+// send times come from the injected clock, so tests drive it with a fake
+// clock and a fake socket, without privileges or sleeps.
 type core struct {
 	conns    [2]PacketConn // [0] IPv4, [1] IPv6
-	inflight map[probeKey]inflight
+	now      func() time.Time
+	inflight map[probeKey]*inflight
 	events   timeline
+	ids      idTable
 	stats    *counters
-	buf      [EchoLen]byte
+	// deliver receives each finished interval; the engine hands it to a
+	// goroutine off the loop.
+	deliver func(*Target, Result)
+	// waiting holds, per family, rounds past their deadline whose probes
+	// are given up only once the socket has been drained up to then.
+	waiting [2][]*round
+	woken   [2]bool
+	buf     [EchoLen]byte
 }
 
-func newCore(conn4, conn6 PacketConn, stats *counters) *core {
+// drainGrace bounds how long expired probes wait for a drain watermark; a
+// socket that gives none (it should not happen) only delays the results.
+const drainGrace = 2 * time.Second
+
+func newCore(conn4, conn6 PacketConn, now func() time.Time, stats *counters, deliver func(*Target, Result)) *core {
 	return &core{
 		conns:    [2]PacketConn{conn4, conn6},
-		inflight: make(map[probeKey]inflight),
+		now:      now,
+		inflight: make(map[probeKey]*inflight),
+		ids:      idTable{},
 		stats:    stats,
+		deliver:  deliver,
 	}
 }
 
@@ -75,19 +105,6 @@ func family(a netip.Addr) int {
 	return 1
 }
 
-// start begins a job whose first round goes out at now.
-func (c *core) start(now time.Time, f *Flow, s Spec, done func(Result)) error {
-	if c.conns[family(s.Dst)] == nil {
-		return ErrNoSocket
-	}
-	j := &job{flow: f, spec: s, done: done}
-	j.res.Dst = s.Dst
-	j.res.Start = now
-	c.events.push(&event{at: now, kind: evRound, job: j})
-	c.events.push(&event{at: now.Add(s.Span), kind: evFinish, job: j})
-	return nil
-}
-
 // next returns when advance must next be called.
 func (c *core) next() (time.Time, bool) { return c.events.next() }
 
@@ -95,119 +112,164 @@ func (c *core) next() (time.Time, bool) { return c.events.next() }
 func (c *core) advance(now time.Time) {
 	for e := c.events.popDue(now); e != nil; e = c.events.popDue(now) {
 		switch e.kind {
+		case evStart:
+			c.startInterval(e.at, now, e.target)
 		case evRound:
 			c.sendRound(e.at, e.job)
 		case evExpire:
-			c.expire(e.at, e.job, e.keys)
+			c.expire(e.round)
+		case evForget:
+			rd := e.round
+			switch {
+			case !rd.final: // no watermark within drainGrace
+				c.finalize(now, rd)
+			case !now.Before(rd.deadline.Add(rd.job.target.sched.Timeout)):
+				c.forget(rd)
+			}
 		case evFinish:
 			e.job.spanOver = true
-			c.maybeFinish(e.at, e.job)
+			c.maybeFinish(now, e.job)
 		}
 	}
 }
 
-// sendRound sends one probe for each TTL from 1 to the destination's TTL
-// (or MaxHops while it is unknown), schedules the round's timeout and the
-// next round.
-func (c *core) sendRound(at time.Time, j *job) {
-	s := j.spec
-	round := j.next
-	j.next++
-	limit := s.MaxHops
-	if j.destTTL > 0 {
-		limit = j.destTTL
+// limit returns the highest TTL the next round of j probes: one past the
+// destination's TTL once this interval found it, else one past the hint,
+// else MaxHops. The extra TTL reaches the destination too, so a lost probe
+// at its TTL or a silent router before it still leaves evidence.
+func (j *job) limit() int {
+	s := j.target.sched
+	end := j.minEnd
+	if end == 0 && !j.hintVoid {
+		end = j.res.Hint
 	}
-	conn := c.conns[family(s.Dst)]
-	keys := make([]probeKey, 0, limit)
+	if end == 0 {
+		return s.MaxHops
+	}
+	return min(s.MaxHops, end+1)
+}
+
+// sendRound sends one probe for each TTL up to j.limit(), schedules the
+// round's deadline and the next round.
+func (c *core) sendRound(at time.Time, j *job) {
+	if j.cancelled || j.target.removed {
+		return
+	}
+	s := j.target.sched
+	dst := j.flow.dst
+	rd := &round{job: j, index: j.next}
+	j.next++
+	j.reached = append(j.reached, false)
+	limit := j.limit()
+	conn := c.conns[family(dst)]
+	rd.keys = make([]probeKey, 0, limit)
+	var last time.Time
 	for ttl := 1; ttl <= limit; ttl++ {
 		seq := j.flow.seq
 		j.flow.seq++
-		p := Probe{Round: round, TTL: ttl, ReplyTTL: -1}
-		b := MarshalEcho(s.Dst.Is6(), j.flow.id, seq, c.buf[:])
-		if err := conn.WriteTo(b, s.Dst, s.Src, ttl); err != nil {
+		p := Probe{Round: rd.index, TTL: ttl, ReplyTTL: -1}
+		b := MarshalEcho(dst.Is6(), j.flow.id, seq, c.buf[:])
+		sent := c.now()
+		if err := conn.WriteTo(b, dst, s.Src, ttl); err != nil {
 			c.stats.sendErrors.Add(1)
 			p.SendFailed = true
 			j.res.SendErr = err
 			j.res.Probes = append(j.res.Probes, p)
 			continue
 		}
+		last = sent
 		c.stats.sent.Add(1)
-		key := probeKey{dst: s.Dst, id: j.flow.id, seq: seq}
-		if old, ok := c.inflight[key]; ok {
+		key := probeKey{dst: dst, id: j.flow.id, seq: seq}
+		if old, ok := c.inflight[key]; ok && !old.lost {
 			// The 16-bit sequence wrapped onto a probe still waiting:
 			// that one can no longer be told apart, so it is lost.
 			old.job.pending--
 		}
-		c.inflight[key] = inflight{job: j, idx: len(j.res.Probes), sent: at}
+		c.inflight[key] = &inflight{job: j, idx: len(j.res.Probes), sent: sent}
 		j.res.Probes = append(j.res.Probes, p)
 		j.pending++
-		keys = append(keys, key)
+		rd.keys = append(rd.keys, key)
 	}
 	j.res.Rounds = j.next
-	c.events.push(&event{at: at.Add(s.Timeout), kind: evExpire, job: j, keys: keys})
+	if len(rd.keys) > 0 {
+		rd.deadline = last.Add(s.Timeout)
+		c.events.push(&event{at: rd.deadline, kind: evExpire, round: rd})
+	}
 	if j.next < s.Rounds {
-		offset := time.Duration(int64(s.Span) * int64(j.next) / int64(s.Rounds))
+		offset := time.Duration(int64(s.Interval) * int64(j.next) / int64(s.Rounds))
 		c.events.push(&event{at: j.res.Start.Add(offset), kind: evRound, job: j})
 	}
 }
 
-// expire marks the probes of one round that are still waiting as lost.
-func (c *core) expire(at time.Time, j *job, keys []probeKey) {
-	for _, k := range keys {
-		if in, ok := c.inflight[k]; ok && in.job == j {
-			delete(c.inflight, k)
-			j.pending--
-		}
-	}
-	c.maybeFinish(at, j)
-}
-
-// reply matches a decoded reply from `from`, received at `at` with TTL
-// replyTTL, to its in-flight probe. It returns false, and counts the reply
-// as unmatched, when no probe waits for it.
-func (c *core) reply(at time.Time, r Reply, from netip.Addr, replyTTL int) bool {
+// reply matches a decoded reply from `from`, received by the kernel at rx
+// with TTL replyTTL and handled by the loop at now, to its probe. A reply
+// received within the timeout counts however late the loop handles it;
+// one received later is counted as late and never used. It returns false
+// when the reply answers no live probe.
+func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) bool {
 	dst := r.Dst
 	if r.Kind == KindEchoReply {
 		dst = from
 	}
 	key := probeKey{dst: dst, id: r.ID, seq: r.Seq}
 	in, ok := c.inflight[key]
-	if !ok {
+	if !ok || in.job.cancelled || in.job.target.removed {
+		if ok {
+			delete(c.inflight, key)
+		}
 		c.stats.unmatched.Add(1)
+		return false
+	}
+	j := in.job
+	if in.lost {
+		c.stats.late.Add(1)
+		return false
+	}
+	rtt := rtt(in.sent, rx, now)
+	if rtt > j.target.sched.Timeout {
+		c.stats.late.Add(1)
+		in.lost = true
+		j.pending--
+		c.maybeFinish(now, j)
 		return false
 	}
 	delete(c.inflight, key)
 	c.stats.replies.Add(1)
-	j := in.job
 	j.pending--
 	p := &j.res.Probes[in.idx]
-	p.Kind, p.Code, p.From, p.ReplyTTL = r.Kind, r.Code, from, replyTTL
-	p.RTT = at.Sub(in.sent)
+	p.Kind, p.Code, p.From, p.ReplyTTL, p.RTT = r.Kind, r.Code, from, replyTTL, rtt
 	switch r.Kind {
 	case KindEchoReply, KindDestUnreachable:
-		// The trace ends here: later rounds stop at this TTL.
-		if j.destTTL == 0 || p.TTL < j.destTTL {
-			j.destTTL = p.TTL
+		j.reached[p.Round] = true
+		if j.minEnd == 0 || p.TTL < j.minEnd {
+			j.minEnd = p.TTL
 		}
 	case KindTimeExceeded:
-		// A router answered at or beyond the TTL believed to end the
-		// path: the path got longer, so probe every TTL again.
-		if j.destTTL > 0 && p.TTL >= j.destTTL {
-			j.destTTL = 0
+		// A router answered at or beyond the hinted destination TTL:
+		// the path got longer.
+		if j.res.Hint > 0 && p.TTL >= j.res.Hint {
+			j.hintVoid = true
 		}
 	}
-	c.maybeFinish(at, j)
+	c.maybeFinish(now, j)
 	return true
 }
 
-// maybeFinish delivers the job's result once its span is over and no probe
-// is waiting any more.
-func (c *core) maybeFinish(at time.Time, j *job) {
-	if !j.spanOver || j.pending > 0 || j.done == nil {
-		return
+// rtt is the time from a probe's send to its reply's kernel receive time,
+// both wall-clock readings. If the wall clock was stepped in between (the
+// result is negative or exceeds the monotonic time from send to handling),
+// the monotonic bound is used instead.
+func rtt(sent, rx, now time.Time) time.Duration {
+	if rx.IsZero() {
+		rx = now
 	}
-	j.res.End = at
-	done := j.done
-	j.done = nil
-	done(j.res)
+	d := rx.Round(0).Sub(sent.Round(0))
+	bound := now.Sub(sent)
+	if d < 0 || d > bound+time.Millisecond {
+		return bound
+	}
+	return d
 }
+
+// randSeq is the first sequence number of a new flow.
+func randSeq() uint16 { return uint16(rand.Uint32()) }

@@ -14,11 +14,15 @@ type write struct {
 	ttl      int
 	id, seq  uint16
 	cksum    uint16
+	at       time.Time // the clock when it was sent
 }
 
-// fakeConn records writes; tests answer them by calling core.reply.
+// fakeConn records writes and wakes; tests answer writes by calling
+// core.reply and report drains by calling core.drained.
 type fakeConn struct {
+	h      *harness
 	writes []write
+	wakes  int
 	fail   error
 }
 
@@ -26,236 +30,412 @@ func (f *fakeConn) WriteTo(b []byte, dst, src netip.Addr, ttl int) error {
 	if f.fail != nil {
 		return f.fail
 	}
-	f.writes = append(f.writes, write{dst: dst, src: src, ttl: ttl,
+	f.writes = append(f.writes, write{dst: dst, src: src, ttl: ttl, at: f.h.now,
 		cksum: binary.BigEndian.Uint16(b[2:]), id: binary.BigEndian.Uint16(b[4:]), seq: binary.BigEndian.Uint16(b[6:])})
 	return nil
 }
 func (f *fakeConn) ReadPacket([]byte) (Packet, error) { select {} }
+func (f *fakeConn) Wake()                             { f.wakes++ }
 func (f *fakeConn) Close() error                      { return nil }
 
 var (
 	t0    = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	dstA  = netip.MustParseAddr("198.18.7.2")
+	dstB  = netip.MustParseAddr("198.18.7.3")
 	hopIP = func(ttl int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, byte(ttl), 2}) }
 )
 
-// network answers the writes of [from:] like a chain of `hops` routers
-// ending at the destination, skipping TTLs in `silent`, at time `at`.
-func network(c *core, w []write, hops int, at time.Time, silent map[int]bool) {
-	for _, x := range w {
-		if silent[x.ttl] {
-			continue
-		}
-		if x.ttl >= hops {
-			c.reply(at, Reply{Kind: KindEchoReply, ID: x.id, Seq: x.seq}, x.dst, 60)
-		} else {
-			c.reply(at, Reply{Kind: KindTimeExceeded, Dst: x.dst, ID: x.id, Seq: x.seq}, hopIP(x.ttl), 64-x.ttl)
+// harness drives a core with a fake clock: now is what both advance and
+// the core's send stamps see.
+type harness struct {
+	c       *core
+	fc      *fakeConn
+	st      *counters
+	now     time.Time
+	results []Result
+}
+
+func newHarness() *harness {
+	h := &harness{now: t0, st: &counters{}}
+	h.fc = &fakeConn{h: h}
+	h.c = newCore(h.fc, nil, func() time.Time { return h.now }, h.st, func(_ *Target, r Result) { h.results = append(h.results, r) })
+	return h
+}
+
+// at moves the clock to t0+d and handles the events due.
+func (h *harness) at(d time.Duration) {
+	h.now = t0.Add(d)
+	h.c.advance(h.now)
+}
+
+// drain reports a watermark at the current time.
+func (h *harness) drain() { h.c.drained(h.now, 0, h.now) }
+
+// answer replies to w like a chain of `hops` routers ending at the
+// destination, as received by the kernel at rx and handled now.
+func (h *harness) answer(w write, hops int, rx time.Time) bool {
+	if w.ttl >= hops {
+		return h.c.reply(h.now, rx, Reply{Kind: KindEchoReply, ID: w.id, Seq: w.seq}, w.dst, 60)
+	}
+	return h.c.reply(h.now, rx, Reply{Kind: KindTimeExceeded, Dst: w.dst, ID: w.id, Seq: w.seq}, hopIP(w.ttl), 64-w.ttl)
+}
+
+// answerAll answers the writes from index `from` on, received 1ms after
+// each was sent, skipping TTLs in silent.
+func (h *harness) answerAll(from, hops int, silent map[int]bool) {
+	for _, w := range h.fc.writes[from:] {
+		if !silent[w.ttl] {
+			h.answer(w, hops, w.at.Add(time.Millisecond))
 		}
 	}
 }
 
-func newTestCore() (*core, *fakeConn, *counters) {
-	fc := &fakeConn{}
-	st := &counters{}
-	return newCore(fc, nil, st), fc, st
+func sched(rounds int) Schedule {
+	return Schedule{Interval: 4 * time.Second, Rounds: rounds, MaxHops: 8, Timeout: time.Second}
 }
 
-func spec(rounds int) Spec {
-	return Spec{Dst: dstA, MaxHops: 8, Rounds: rounds, Span: 4 * time.Second, Timeout: time.Second}
+func (h *harness) addTarget(s Schedule, dst netip.Addr) *Target {
+	t := NewTarget(s, nil)
+	t.SetAddr(dst)
+	h.c.add(h.now, t)
+	return t
 }
 
-func TestRoundsSpreadOverSpanWithParallelTTLs(t *testing.T) {
-	c, fc, _ := newTestCore()
-	var got []Result
-	if err := c.start(t0, &Flow{id: 0x1111}, spec(4), func(r Result) { got = append(got, r) }); err != nil {
-		t.Fatal(err)
-	}
+func TestRoundsSpreadOverIntervalWithParallelTTLs(t *testing.T) {
+	h := newHarness()
+	h.addTarget(sched(4), dstA)
 	// Nothing answers: every round probes all 8 TTLs at once, one round a second.
-	for i, want := range []int{8, 8, 8, 8} {
-		now := t0.Add(time.Duration(i) * time.Second)
-		c.advance(now.Add(-time.Nanosecond))
-		if len(fc.writes) != i*8 {
-			t.Fatalf("before round %d: %d writes, want %d (rounds must not be sent early)", i, len(fc.writes), i*8)
+	for i := 0; i < 4; i++ {
+		d := time.Duration(i) * time.Second
+		h.at(d - time.Nanosecond)
+		if len(h.fc.writes) != i*8 {
+			t.Fatalf("before round %d: %d writes, want %d (rounds must not be sent early)", i, len(h.fc.writes), i*8)
 		}
-		c.advance(now)
-		if len(fc.writes) != i*8+want {
-			t.Fatalf("at round %d: %d writes, want %d", i, len(fc.writes), i*8+want)
+		h.at(d)
+		if len(h.fc.writes) != (i+1)*8 {
+			t.Fatalf("at round %d: %d writes, want %d", i, len(h.fc.writes), (i+1)*8)
 		}
-		for ttl, w := range fc.writes[i*8:] {
-			if w.ttl != ttl+1 {
-				t.Fatalf("round %d probe %d has TTL %d, want %d", i, ttl, w.ttl, ttl+1)
+		for ttl, w := range h.fc.writes[i*8:] {
+			if w.ttl != ttl+1 || w.dst != dstA {
+				t.Fatalf("round %d probe %d: TTL %d to %v, want TTL %d to %v", i, ttl, w.ttl, w.dst, ttl+1, dstA)
 			}
 		}
+		h.drain()
 	}
-	c.advance(t0.Add(4*time.Second - time.Nanosecond))
-	if len(got) != 0 {
-		t.Fatal("result delivered before the span ended")
+	h.at(4*time.Second - time.Nanosecond)
+	h.drain()
+	if len(h.results) != 0 {
+		t.Fatal("result delivered before the interval ended")
 	}
-	c.advance(t0.Add(4 * time.Second))
-	if len(got) != 1 {
-		t.Fatalf("got %d results at span end, want 1", len(got))
+	h.at(4 * time.Second) // the next interval starts and the last round's probes expire
+	h.drain()
+	if len(h.results) != 1 {
+		t.Fatalf("got %d results at the end of the interval, want 1", len(h.results))
 	}
-	r := got[0]
-	if r.Rounds != 4 || len(r.Probes) != 32 {
-		t.Fatalf("result has %d rounds and %d probes, want 4 and 32", r.Rounds, len(r.Probes))
+	r := h.results[0]
+	if r.Rounds != 4 || len(r.Probes) != 32 || r.Dst != dstA {
+		t.Fatalf("result: %d rounds, %d probes to %v; want 4, 32, %v", r.Rounds, len(r.Probes), r.Dst, dstA)
 	}
 	for _, p := range r.Probes {
 		if p.Kind != KindNone {
 			t.Fatalf("probe %+v answered, but nothing replied", p)
 		}
 	}
-}
-
-func TestParisFlowConstant(t *testing.T) {
-	c, fc, _ := newTestCore()
-	c.start(t0, &Flow{id: 0xabcd, seq: 0xfff0}, spec(4), func(Result) {})
-	c.advance(t0.Add(10 * time.Second))
-	if len(fc.writes) == 0 {
-		t.Fatal("no probes sent")
-	}
-	seqs := map[uint16]bool{}
-	for _, w := range fc.writes {
-		if w.id != 0xabcd || w.cksum != fc.writes[0].cksum {
-			t.Fatalf("probe id %#x checksum %#x, want every probe with id 0xabcd and checksum %#x", w.id, w.cksum, fc.writes[0].cksum)
-		}
-		if seqs[w.seq] {
-			t.Fatalf("sequence %d used twice", w.seq)
-		}
-		seqs[w.seq] = true
+	if len(h.fc.writes) != 40 {
+		t.Fatalf("%d writes after the second interval started, want 40", len(h.fc.writes))
 	}
 }
 
-func TestStopsAtDestinationTTL(t *testing.T) {
-	c, fc, st := newTestCore()
-	var got Result
-	c.start(t0, &Flow{id: 1}, spec(4), func(r Result) { got = r })
-	for i := 0; i < 4; i++ {
-		now := t0.Add(time.Duration(i) * time.Second)
-		n := len(fc.writes)
-		c.advance(now)
-		network(c, fc.writes[n:], 3, now.Add(5*time.Millisecond), nil)
-	}
-	c.advance(t0.Add(5 * time.Second))
-	// Round 0 probes 8 TTLs; once TTL 3 reached the destination, rounds probe 1..3.
-	if want := 8 + 3*3; len(fc.writes) != want {
-		t.Fatalf("%d probes sent, want %d", len(fc.writes), want)
-	}
-	if st.unmatched.Load() != 0 {
-		t.Errorf("%d unmatched replies, want 0", st.unmatched.Load())
-	}
-	if got.End.IsZero() {
-		t.Fatal("no result")
-	}
-	for _, p := range got.Probes {
-		if p.RTT != 5*time.Millisecond {
-			t.Fatalf("probe %+v: RTT %v, want 5ms", p, p.RTT)
+func TestIntervalsScheduledByTheEngineSkipMissedOnes(t *testing.T) {
+	h := newHarness()
+	s := sched(1)
+	s.Offset = 500 * time.Millisecond
+	h.addTarget(s, dstA)
+	starts := func() (n int) {
+		for _, w := range h.fc.writes {
+			if w.ttl == 1 {
+				n++
+			}
 		}
-		want := KindTimeExceeded
-		if p.TTL >= 3 {
-			want = KindEchoReply
-		}
-		if p.Kind != want {
-			t.Fatalf("probe TTL %d kind %v, want %v", p.TTL, p.Kind, want)
-		}
+		return n
+	}
+	h.at(499 * time.Millisecond)
+	if starts() != 0 {
+		t.Fatal("first interval started before the offset")
+	}
+	h.at(500 * time.Millisecond)
+	h.at(4500 * time.Millisecond)
+	if starts() != 2 {
+		t.Fatalf("%d intervals after one period, want 2", starts())
+	}
+	// The loop stalls for 3 intervals: they are skipped, not run in a burst.
+	h.at(4500*time.Millisecond + 12100*time.Millisecond)
+	if starts() != 3 {
+		t.Fatalf("%d intervals after a stall, want 3 (missed ones skipped)", starts())
+	}
+	h.at(20500 * time.Millisecond)
+	if starts() != 4 || !h.fc.writes[len(h.fc.writes)-1].at.Equal(t0.Add(20500*time.Millisecond)) {
+		t.Fatalf("%d intervals; the grid k*interval+offset must hold after a stall", starts())
 	}
 }
 
-func TestPathGettingLongerProbesAllTTLsAgain(t *testing.T) {
-	c, fc, _ := newTestCore()
-	c.start(t0, &Flow{id: 1}, spec(4), func(Result) {})
-	c.advance(t0)
-	network(c, fc.writes, 3, t0, nil) // destination at TTL 3
-	n := len(fc.writes)
-	c.advance(t0.Add(time.Second))
-	if len(fc.writes)-n != 3 {
-		t.Fatalf("round 1 sent %d probes, want 3", len(fc.writes)-n)
+func TestParisFlowConstantAndIdentifiersUniquePerDestination(t *testing.T) {
+	h := newHarness()
+	a1 := h.addTarget(sched(4), dstA)
+	a2 := h.addTarget(sched(4), dstA)
+	b := h.addTarget(sched(4), dstB)
+	h.at(3 * time.Second)
+	cksum := map[uint16]uint16{}
+	ids := map[netip.Addr]map[uint16]bool{}
+	for _, w := range h.fc.writes {
+		if c, ok := cksum[w.id]; ok && c != w.cksum {
+			t.Fatalf("flow %#x: checksum %#x then %#x; a Paris flow keeps one", w.id, c, w.cksum)
+		}
+		cksum[w.id] = w.cksum
+		if ids[w.dst] == nil {
+			ids[w.dst] = map[uint16]bool{}
+		}
+		ids[w.dst][w.id] = true
 	}
-	network(c, fc.writes[n:], 5, t0.Add(time.Second), nil) // the path is now 5 long
-	n = len(fc.writes)
-	c.advance(t0.Add(2 * time.Second))
-	if len(fc.writes)-n != 8 {
-		t.Fatalf("after a router answered at the old destination TTL, round 2 sent %d probes, want all 8", len(fc.writes)-n)
+	if len(ids[dstA]) != 2 || len(ids[dstB]) != 1 {
+		t.Fatalf("identifiers per destination %v: two targets of one address need two, one of another needs one", ids)
 	}
-}
-
-func TestDestUnreachableEndsTrace(t *testing.T) {
-	c, fc, _ := newTestCore()
-	var got Result
-	c.start(t0, &Flow{id: 1}, spec(2), func(r Result) { got = r })
-	c.advance(t0)
-	for _, w := range fc.writes {
-		if w.ttl >= 2 {
-			c.reply(t0, Reply{Kind: KindDestUnreachable, Code: 1, Dst: w.dst, ID: w.id, Seq: w.seq}, hopIP(2), 63)
+	if a1.flow.id == a2.flow.id {
+		t.Fatal("two targets of one destination share an identifier")
+	}
+	_ = b
+	// A table with every identifier but one taken towards a destination
+	// still hands out that one, and the same identifier towards another.
+	tab := idTable{}
+	for i := 0; i < 1<<16-1; i++ {
+		tab[dstA] = map[uint16]struct{}{}
+	}
+	for i := 0; i < 1<<16; i++ {
+		if i != 4242 {
+			tab[dstA][uint16(i)] = struct{}{}
 		}
 	}
-	n := len(fc.writes)
-	c.advance(t0.Add(2 * time.Second))
-	if len(fc.writes)-n != 2 {
-		t.Fatalf("after Destination Unreachable at TTL 2, round 1 sent %d probes, want 2", len(fc.writes)-n)
+	if id := tab.take(dstA); id != 4242 {
+		t.Fatalf("took %d, want the only free 4242", id)
 	}
-	c.advance(t0.Add(10 * time.Second))
-	if got.Probes[1].Kind != KindDestUnreachable || got.Probes[1].Code != 1 {
-		t.Fatalf("probe at TTL 2: %+v, want Destination Unreachable code 1", got.Probes[1])
+	tab.release(dstA, 7)
+	if id := tab.take(dstA); id != 7 {
+		t.Fatalf("took %d after releasing 7, want 7", id)
 	}
 }
 
-func TestUnmatchedAndLateRepliesAreCounted(t *testing.T) {
-	c, fc, st := newTestCore()
-	var got Result
-	c.start(t0, &Flow{id: 7}, spec(1), func(r Result) { got = r })
-	c.advance(t0)
-	w := fc.writes[0]
-	// Wrong id, wrong destination, then the right one after the timeout.
-	c.reply(t0, Reply{Kind: KindTimeExceeded, Dst: dstA, ID: 8, Seq: w.seq}, hopIP(1), 64)
-	c.reply(t0, Reply{Kind: KindTimeExceeded, Dst: hopIP(9), ID: 7, Seq: w.seq}, hopIP(1), 64)
-	c.advance(t0.Add(time.Second))
-	if c.reply(t0.Add(time.Second), Reply{Kind: KindTimeExceeded, Dst: dstA, ID: 7, Seq: w.seq}, hopIP(1), 64) {
-		t.Fatal("a reply after the probe timed out was matched")
+func TestReplyReceivedInTimeCountsEvenWhenHandledAfterExpiry(t *testing.T) {
+	h := newHarness()
+	h.addTarget(sched(1), dstA)
+	h.at(0)
+	w := h.fc.writes
+	h.at(time.Second) // the round's deadline: expiry asks for a drain
+	if h.fc.wakes != 1 {
+		t.Fatalf("%d wakes at the deadline, want 1", h.fc.wakes)
 	}
-	if st.unmatched.Load() != 3 {
-		t.Fatalf("%d unmatched, want 3", st.unmatched.Load())
+	h.at(1500 * time.Millisecond) // the loop was busy; replies are handled late
+	// Received by the kernel 900ms after the send: in time.
+	for _, x := range w[:3] {
+		if !h.answer(x, 3, x.at.Add(900*time.Millisecond)) {
+			t.Fatalf("reply to TTL %d received in time but handled after expiry was rejected", x.ttl)
+		}
 	}
-	c.advance(t0.Add(4 * time.Second))
-	if got.Probes[0].Kind != KindNone {
-		t.Fatalf("probe attributed a reply that did not match: %+v", got.Probes[0])
+	// Received 1.2s after the send: late, even though a probe waited.
+	if h.answer(w[3], 9, w[3].at.Add(1200*time.Millisecond)) {
+		t.Fatal("reply received after the timeout was accepted")
 	}
-}
-
-func TestResultWaitsForTimeoutsBeyondSpan(t *testing.T) {
-	c, _, _ := newTestCore()
-	s := spec(4)
-	s.Timeout = 3 * time.Second // last round at 3s times out at 6s
-	var got []Result
-	c.start(t0, &Flow{id: 1}, s, func(r Result) { got = append(got, r) })
-	c.advance(t0.Add(5 * time.Second))
-	if len(got) != 0 {
-		t.Fatal("result delivered while probes were still waiting")
+	h.drain()
+	// A reply to a given-up probe, received after the drain: late too.
+	h.at(1600 * time.Millisecond)
+	h.answer(w[5], 9, h.now)
+	h.at(4 * time.Second)
+	h.drain()
+	if len(h.results) != 1 {
+		t.Fatalf("%d results, want 1", len(h.results))
 	}
-	c.advance(t0.Add(6 * time.Second))
-	if len(got) != 1 || !got[0].End.Equal(t0.Add(6*time.Second)) {
-		t.Fatalf("results %v, want one ending at 6s", got)
+	r := h.results[0]
+	for _, p := range r.Probes {
+		switch {
+		case p.TTL <= 3 && (p.Kind == KindNone || p.RTT != 900*time.Millisecond):
+			t.Errorf("TTL %d: %v with RTT %v, want answered in 900ms", p.TTL, p.Kind, p.RTT)
+		case p.TTL > 3 && p.Kind != KindNone:
+			t.Errorf("TTL %d: %v, want lost", p.TTL, p.Kind)
+		}
 	}
-}
-
-func TestSendErrorsCountAsLost(t *testing.T) {
-	c, fc, st := newTestCore()
-	fc.fail = errors.New("network is unreachable")
-	var got Result
-	c.start(t0, &Flow{id: 1}, spec(1), func(r Result) { got = r })
-	c.advance(t0.Add(10 * time.Second))
-	if st.sendErrors.Load() != 8 || st.sent.Load() != 0 {
-		t.Fatalf("send errors %d sent %d, want 8 and 0", st.sendErrors.Load(), st.sent.Load())
-	}
-	if len(got.Probes) != 8 || !got.Probes[0].SendFailed || got.SendErr == nil {
-		t.Fatalf("result %+v, want 8 failed probes", got)
+	if h.st.late.Load() != 2 || h.st.replies.Load() != 3 || h.st.unmatched.Load() != 0 {
+		t.Fatalf("late %d replies %d unmatched %d, want 2 3 0", h.st.late.Load(), h.st.replies.Load(), h.st.unmatched.Load())
 	}
 }
 
-func TestNoSocketForFamily(t *testing.T) {
-	c, _, _ := newTestCore()
-	s := spec(1)
-	s.Dst = netip.MustParseAddr("2001:db8::1")
-	if err := c.start(t0, &Flow{}, s, nil); !errors.Is(err, ErrNoSocket) {
-		t.Fatalf("error %v, want ErrNoSocket", err)
+func TestExpiredProbesWaitForTheWatermark(t *testing.T) {
+	short := sched(1)
+	short.Interval = 2 * time.Second
+	h := newHarness()
+	h.addTarget(short, dstA)
+	h.at(0)
+	h.at(2 * time.Second) // interval over, deadline passed
+	if len(h.results) != 0 {
+		t.Fatal("result delivered before the socket was drained up to the deadline")
+	}
+	h.c.drained(h.now, 0, t0.Add(999*time.Millisecond)) // a watermark before the deadline
+	if len(h.results) != 0 {
+		t.Fatal("a watermark before the deadline gave the probes up")
+	}
+	if h.fc.wakes != 2 {
+		t.Fatalf("%d wakes, want a second one for the round still waiting", h.fc.wakes)
+	}
+	if len(h.results) != 0 {
+		t.Fatal("result delivered before a watermark reached the deadline")
+	}
+	h.c.drained(h.now, 0, t0.Add(time.Second))
+	if len(h.results) != 1 {
+		t.Fatal("a watermark at the deadline did not finish the interval")
+	}
+	// Without any watermark, drainGrace ends the wait.
+	h2 := newHarness()
+	h2.addTarget(short, dstA)
+	h2.at(0)
+	h2.at(time.Second + drainGrace - time.Nanosecond)
+	if len(h2.results) != 0 {
+		t.Fatal("gave up before drainGrace")
+	}
+	h2.at(time.Second + drainGrace)
+	if len(h2.results) != 1 {
+		t.Fatal("no result drainGrace after the deadline without a watermark")
+	}
+}
+
+func TestRemoveStopsAtOnce(t *testing.T) {
+	h := newHarness()
+	tg := h.addTarget(sched(4), dstA)
+	other := h.addTarget(sched(4), dstB)
+	h.at(1500 * time.Millisecond) // two rounds sent
+	w := h.fc.writes
+	h.c.remove(tg)
+	n := len(h.fc.writes)
+	h.answerAll(0, 3, nil) // replies to the removed target's probes arrive
+	for d := 2 * time.Second; d <= 20*time.Second; d += 500 * time.Millisecond {
+		h.at(d)
+		h.drain()
+	}
+	for _, x := range h.fc.writes[n:] {
+		if x.dst == dstA {
+			t.Fatalf("probe to a removed target sent at %v", x.at.Sub(t0))
+		}
+	}
+	for _, r := range h.results {
+		if r.Dst == dstA {
+			t.Fatal("result of a removed target delivered")
+		}
+	}
+	if len(h.results) == 0 {
+		t.Fatal("the other target stopped too")
+	}
+	if _, ok := h.c.ids[dstA]; ok {
+		t.Fatal("removed target's identifier not released")
+	}
+	aReplies := 0
+	for _, x := range w {
+		if x.dst == dstA {
+			aReplies++
+		}
+	}
+	if got := h.st.unmatched.Load(); got != uint64(aReplies) {
+		t.Fatalf("%d unmatched, want the %d replies to the removed target", got, aReplies)
+	}
+	_ = other
+}
+
+func TestHintLimitsTTLsAndLongerPathVoidsIt(t *testing.T) {
+	h := newHarness()
+	tg := h.addTarget(sched(4), dstA)
+	tg.SetHint(3)
+	h.at(0)
+	if len(h.fc.writes) != 4 {
+		t.Fatalf("round 0 with hint 3 sent %d probes, want TTLs 1..4", len(h.fc.writes))
+	}
+	// The path is 3 hops: later rounds stop one past the destination.
+	h.answerAll(0, 3, nil)
+	h.at(time.Second)
+	if got := len(h.fc.writes) - 4; got != 4 {
+		t.Fatalf("round 1 sent %d probes, want 4", got)
+	}
+	// Next interval: the path got longer (6 hops). A router answers at
+	// TTL 3, the hinted destination TTL, so later rounds probe MaxHops.
+	h.drain()
+	h.at(4 * time.Second)
+	h.drain()
+	start := len(h.fc.writes)
+	h.answerAll(start-4, 6, nil)
+	h.at(5 * time.Second)
+	if got := len(h.fc.writes) - start; got != 8 {
+		t.Fatalf("round after a router answered at the hinted TTL sent %d probes, want MaxHops 8", got)
+	}
+	h.answerAll(start, 6, nil)
+	h.at(6 * time.Second)
+	if got := len(h.fc.writes) - start - 8; got != 7 {
+		t.Fatalf("round after the destination answered at 6 sent %d probes, want 7", got)
+	}
+}
+
+func TestRoundWithoutDestinationVoidsHint(t *testing.T) {
+	h := newHarness()
+	tg := h.addTarget(sched(4), dstA)
+	tg.SetHint(3)
+	h.at(0)
+	// TTLs 3 and 4 silent: round 0 never reaches the destination.
+	h.answerAll(0, 3, map[int]bool{3: true, 4: true})
+	h.at(time.Second)
+	h.drain() // round 0 is given up without reaching
+	h.at(2 * time.Second)
+	if got := len(h.fc.writes) - 8; got != 8 {
+		t.Fatalf("round after one that did not reach sent %d probes, want MaxHops 8", got)
+	}
+}
+
+func TestSendErrorsAndSequenceWrap(t *testing.T) {
+	h := newHarness()
+	h.fc.fail = errors.New("no route")
+	h.addTarget(sched(1), dstA)
+	h.at(0)
+	h.at(4 * time.Second)
+	if len(h.results) != 1 || h.results[0].SendErr == nil || len(h.results[0].Probes) != 8 || h.st.sendErrors.Load() < 8 || h.st.sent.Load() != 0 {
+		t.Fatalf("results %d, send errors %d, sent %d; want 1 result of 8 refused probes with the error, 0 sent", len(h.results), h.st.sendErrors.Load(), h.st.sent.Load())
+	}
+	for _, p := range h.results[0].Probes {
+		if !p.SendFailed {
+			t.Fatalf("probe %+v not marked as refused", p)
+		}
+	}
+	// A flow whose sequence wraps onto a probe still waiting gives that
+	// probe up instead of leaving its interval hanging.
+	h2 := newHarness()
+	tg := h2.addTarget(sched(2), dstA)
+	h2.at(0)
+	tg.flow.seq -= 8 // the next round reuses the first round's sequence numbers
+	h2.at(2 * time.Second)
+	h2.at(4 * time.Second)
+	h2.drain()
+	if len(h2.results) != 1 {
+		t.Fatalf("%d results after a wrapped sequence, want 1", len(h2.results))
+	}
+}
+
+func TestRTTUsesKernelTimeAndSurvivesClockSteps(t *testing.T) {
+	sent := time.Now()
+	rx := sent.Round(0).Add(30 * time.Millisecond) // kernel time: wall only
+	handled := sent.Add(45 * time.Millisecond)
+	if got := rtt(sent, rx, handled); got != 30*time.Millisecond {
+		t.Fatalf("rtt %v, want the kernel's 30ms, not the 45ms until handling", got)
+	}
+	stepped := sent.Round(0).Add(-time.Hour)
+	if got := rtt(sent, stepped, handled); got != 45*time.Millisecond {
+		t.Fatalf("rtt across a wall-clock step back %v, want the monotonic bound 45ms", got)
+	}
+	if got := rtt(sent, sent.Round(0).Add(time.Hour), handled); got != 45*time.Millisecond {
+		t.Fatalf("rtt across a wall-clock step forward %v, want 45ms", got)
+	}
+	if got := rtt(sent, time.Time{}, handled); got != 45*time.Millisecond {
+		t.Fatalf("rtt without a kernel time %v, want the handling time 45ms", got)
 	}
 }

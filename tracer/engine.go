@@ -3,7 +3,6 @@ package tracer
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -17,53 +16,68 @@ type Stats struct {
 	ProbesSent, Replies uint64
 	// SendErrors counts probes the socket refused.
 	SendErrors uint64
-	// Unmatched counts well-formed replies that answered no in-flight
-	// probe (late, duplicate, or another program's); they are dropped.
+	// Unmatched counts well-formed replies that answered no live probe
+	// (another program's, a removed target's, or forged); they are dropped.
 	Unmatched uint64
+	// Late counts replies the kernel received after their probe's timeout;
+	// they are dropped and never used as an RTT.
+	Late uint64
 	// Malformed counts packets that could not be decoded; they are dropped.
 	Malformed uint64
+	// SocketDrops is the number of packets the kernel dropped because a
+	// socket's receive buffer was full.
+	SocketDrops uint64
+	// NoSocket counts intervals skipped because the target's address
+	// family has no socket.
+	NoSocket uint64
 }
 
 type counters struct {
-	sent, replies, sendErrors, unmatched, malformed atomic.Uint64
+	sent, replies, sendErrors, unmatched, late, malformed, noSocket atomic.Uint64
+	drops                                                           [2]atomic.Uint64
 }
 
 // Options configure an Engine.
 type Options struct {
 	// Conn4 and Conn6 are the shared sockets of each family; either may be
-	// nil, and probes of that family then fail with ErrNoSocket.
+	// nil, and targets of that family are then not traced.
 	Conn4, Conn6 PacketConn
 	// Now is the clock; it must carry a monotonic reading (time.Now does).
 	// Default time.Now.
 	Now func() time.Time
 }
 
-type startReq struct {
-	flow *Flow
-	spec Spec
-	done func(Result)
-	errc chan error
-}
-
 type incoming struct {
-	reply Reply
-	from  netip.Addr
-	ttl   int
-	at    time.Time
+	reply   Reply
+	from    netip.Addr
+	ttl     int
+	at      time.Time
+	fam     int
+	drained bool
 }
 
-// Engine runs every target's probes from one event loop: one goroutine per
-// socket reads replies, the loop owns all state, and a single timer wakes
-// it for the next round or timeout.
+type request struct {
+	target *Target
+	remove bool
+	done   chan struct{}
+}
+
+// Engine runs every target's intervals from one event loop: the loop owns
+// all state and schedules intervals, rounds and deadlines on one heap with
+// one timer; one goroutine per socket reads replies; finished intervals
+// are handed to a delivery goroutine, so summaries and logging never delay
+// a probe.
 type Engine struct {
 	opts  Options
 	now   func() time.Time
 	stats counters
-	reqs  chan startReq
 	in    chan incoming
+	out   *queue
 
-	mu  sync.Mutex
-	ids map[uint16]bool
+	mu      sync.Mutex
+	reqs    []request
+	kick    chan struct{}
+	stopped chan struct{}
 }
 
 // New returns an engine over the given sockets. Call Run to start it.
@@ -73,64 +87,61 @@ func New(o Options) *Engine {
 		now = time.Now
 	}
 	return &Engine{
-		opts: o,
-		now:  now,
-		reqs: make(chan startReq),
-		in:   make(chan incoming, 4096),
-		ids:  make(map[uint16]bool),
+		opts:    o,
+		now:     now,
+		in:      make(chan incoming, 4096),
+		out:     newQueue(),
+		kick:    make(chan struct{}, 1),
+		stopped: make(chan struct{}),
 	}
 }
 
-// NewFlow allocates a flow with a random ICMP identifier not used by any
-// other live flow of this engine. Random identifiers keep two exporters on
-// one host from taking each other's replies.
-func (e *Engine) NewFlow() *Flow {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for {
-		id := uint16(rand.Uint32())
-		if !e.ids[id] || len(e.ids) >= 1<<16 {
-			e.ids[id] = true
-			return &Flow{id: id, seq: uint16(rand.Uint32())}
-		}
-	}
+// Add starts tracing t. It does not wait for the loop.
+func (e *Engine) Add(t *Target) {
+	e.request(request{target: t})
 }
 
-// ReleaseFlow returns a flow's identifier once its target is gone.
-func (e *Engine) ReleaseFlow(f *Flow) {
-	e.mu.Lock()
-	delete(e.ids, f.id)
-	e.mu.Unlock()
-}
-
-// Start begins one interval of tracing. done is called on the engine's loop
-// once the interval is over and every probe is answered or timed out; it
-// must not block. Start fails with ErrNoSocket when the destination's
-// family has no socket, and with the context's error when ctx ends first.
-func (e *Engine) Start(ctx context.Context, f *Flow, s Spec, done func(Result)) error {
-	req := startReq{flow: f, spec: s, done: done, errc: make(chan error, 1)}
+// Remove stops tracing t. When it returns, the loop has cancelled t's
+// interval in progress: no further probe of t is sent and no further
+// result of t is delivered.
+func (e *Engine) Remove(t *Target) {
+	t.gone.Store(true)
+	done := make(chan struct{})
+	e.request(request{target: t, remove: true, done: done})
 	select {
-	case e.reqs <- req:
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-done:
+	case <-e.stopped:
 	}
-	return <-req.errc
+}
+
+func (e *Engine) request(r request) {
+	e.mu.Lock()
+	e.reqs = append(e.reqs, r)
+	e.mu.Unlock()
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
 	return Stats{
-		ProbesSent: e.stats.sent.Load(),
-		Replies:    e.stats.replies.Load(),
-		SendErrors: e.stats.sendErrors.Load(),
-		Unmatched:  e.stats.unmatched.Load(),
-		Malformed:  e.stats.malformed.Load(),
+		ProbesSent:  e.stats.sent.Load(),
+		Replies:     e.stats.replies.Load(),
+		SendErrors:  e.stats.sendErrors.Load(),
+		Unmatched:   e.stats.unmatched.Load(),
+		Late:        e.stats.late.Load(),
+		Malformed:   e.stats.malformed.Load(),
+		SocketDrops: e.stats.drops[0].Load() + e.stats.drops[1].Load(),
+		NoSocket:    e.stats.noSocket.Load(),
 	}
 }
 
 // Run drives the engine until ctx ends, then closes the sockets.
 func (e *Engine) Run(ctx context.Context) error {
-	c := newCore(e.opts.Conn4, e.opts.Conn6, &e.stats)
+	defer close(e.stopped)
+	c := newCore(e.opts.Conn4, e.opts.Conn6, e.now, &e.stats, func(t *Target, r Result) { e.out.push(t, r) })
 	var wg sync.WaitGroup
 	for i, conn := range c.conns {
 		if conn == nil {
@@ -139,9 +150,14 @@ func (e *Engine) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.read(ctx, conn, i == 1)
+			e.read(ctx, conn, i)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		e.out.run(ctx)
+	}()
 	defer func() {
 		for _, conn := range c.conns {
 			if conn != nil {
@@ -162,18 +178,49 @@ func (e *Engine) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case r := <-e.reqs:
-			r.errc <- c.start(e.now(), r.flow, r.spec, r.done)
+		case <-e.kick:
+			e.serve(c)
 		case p := <-e.in:
-			c.reply(p.at, p.reply, p.from, p.ttl)
+			e.handle(c, p)
+			// Handle what else is queued before the timer, so expiry
+			// sees the replies that are already here.
+			for n := len(e.in); n > 0; n-- {
+				e.handle(c, <-e.in)
+			}
 		case <-timer.C:
 		}
 		c.advance(e.now())
 	}
 }
 
-// read decodes every packet of one socket and hands replies to the loop.
-func (e *Engine) read(ctx context.Context, conn PacketConn, v6 bool) {
+func (e *Engine) serve(c *core) {
+	e.mu.Lock()
+	reqs := e.reqs
+	e.reqs = nil
+	e.mu.Unlock()
+	now := e.now()
+	for _, r := range reqs {
+		if r.remove {
+			c.remove(r.target)
+			close(r.done)
+		} else {
+			c.add(now, r.target)
+		}
+	}
+}
+
+func (e *Engine) handle(c *core, p incoming) {
+	now := e.now()
+	if p.drained {
+		c.drained(now, p.fam, p.at)
+		return
+	}
+	c.reply(now, p.at, p.reply, p.from, p.ttl)
+}
+
+// read decodes every packet of one socket and hands replies and drain
+// watermarks to the loop, in the order the socket gave them.
+func (e *Engine) read(ctx context.Context, conn PacketConn, fam int) {
 	buf := make([]byte, 1500)
 	for {
 		p, err := conn.ReadPacket(buf)
@@ -185,21 +232,30 @@ func (e *Engine) read(ctx context.Context, conn PacketConn, v6 bool) {
 			e.stats.malformed.Add(1)
 			continue
 		}
-		at := p.Time
-		if at.IsZero() {
-			at = e.now()
+		if p.Drops > 0 {
+			e.stats.drops[fam].Store(uint64(p.Drops))
 		}
-		r, err := ParseReply(v6, p.Data)
-		switch {
-		case errors.Is(err, ErrNotReply), errors.Is(err, ErrNotOurProbe):
-			e.stats.unmatched.Add(1)
-			continue
-		case err != nil:
-			e.stats.malformed.Add(1)
-			continue
+		var m incoming
+		if p.Drained {
+			m = incoming{drained: true, fam: fam, at: p.Time}
+		} else {
+			at := p.Time
+			if at.IsZero() {
+				at = e.now()
+			}
+			r, err := ParseReply(fam == 1, p.Data)
+			switch {
+			case errors.Is(err, ErrNotReply), errors.Is(err, ErrNotOurProbe):
+				e.stats.unmatched.Add(1)
+				continue
+			case err != nil:
+				e.stats.malformed.Add(1)
+				continue
+			}
+			m = incoming{reply: r, from: p.From, ttl: p.TTL, at: at, fam: fam}
 		}
 		select {
-		case e.in <- incoming{reply: r, from: p.From, ttl: p.TTL, at: at}:
+		case e.in <- m:
 		case <-ctx.Done():
 			return
 		}

@@ -8,19 +8,22 @@ import (
 type eventKind uint8
 
 const (
-	evRound  eventKind = iota // send the next round of a job
-	evExpire                  // time out the probes of one round
+	evStart  eventKind = iota // start the next interval of a target
+	evRound                   // send the next round of a job
+	evExpire                  // the probes of one round reached their deadline
+	evForget                  // stop remembering one round's expired probes
 	evFinish                  // the job's span is over
 )
 
 // event is one entry of the core's timing heap. There is one event per
-// round (its send) and one per round's timeout, never one per probe.
+// interval start, per round and per round's deadline, never one per probe.
 type event struct {
-	at    time.Time
-	order uint64 // insertion order, so equal times keep FIFO order
-	kind  eventKind
-	job   *job
-	keys  []probeKey // evExpire: the probes sent by that round
+	at     time.Time
+	order  uint64 // insertion order, so equal times keep FIFO order
+	kind   eventKind
+	target *Target
+	job    *job
+	round  *round // evExpire, evForget
 }
 
 type eventHeap []*event

@@ -5,20 +5,24 @@ import (
 	"time"
 )
 
-// Spec describes one interval of tracing towards one destination.
-type Spec struct {
-	// Dst is the destination; its family selects the socket.
-	Dst netip.Addr
+// Schedule is how one target is traced. It is fixed for the target's
+// lifetime: a changed configuration is a new target.
+type Schedule struct {
 	// Src is the source address; invalid means the kernel chooses.
 	Src netip.Addr
+	// Interval is the time between interval starts; each interval's rounds
+	// are spread over it.
+	Interval time.Duration
+	// Offset delays the first interval after the target is added, so that
+	// targets do not all start at once.
+	Offset time.Duration
+	// Rounds is how many probes each TTL gets in an interval. Round k is
+	// sent at start + k*Interval/Rounds, every TTL of it at once.
+	Rounds int
 	// MaxHops is the highest TTL probed.
 	MaxHops int
-	// Rounds is how many probes each TTL gets in the interval. Round k is
-	// sent at start + k*Span/Rounds, every TTL of it at once.
-	Rounds int
-	// Span is the interval the rounds are spread over.
-	Span time.Duration
-	// Timeout is how long a probe waits for its reply.
+	// Timeout is how long a probe waits for its reply, measured from the
+	// probe's send time to the reply's kernel receive time.
 	Timeout time.Duration
 }
 
@@ -32,7 +36,7 @@ type Probe struct {
 	Code uint8
 	// From is the address the reply came from.
 	From netip.Addr
-	// RTT is the time from send to receive, on the monotonic clock.
+	// RTT is the time from send to the kernel's receive time of the reply.
 	RTT time.Duration
 	// ReplyTTL is the TTL the reply arrived with, or -1 if unknown.
 	ReplyTTL int
@@ -42,11 +46,15 @@ type Probe struct {
 
 // Result is everything one interval of tracing observed.
 type Result struct {
+	// Dst is the address traced in this interval.
 	Dst        netip.Addr
 	Start, End time.Time
+	// Hint is the hop count the interval started from (0: none): rounds
+	// probed TTLs up to Hint+1 until the interval's own replies said more.
+	Hint int
 	// Rounds is the number of rounds sent.
 	Rounds int
-	// Probes holds every probe in send order.
+	// Probes holds every probe in send order (by round, then TTL).
 	Probes []Probe
 	// SendErr is the last error the socket returned for a probe of this
 	// interval, nil if every probe went out.

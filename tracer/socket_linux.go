@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"syscall"
-	"unsafe"
+	"time"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,10 +17,32 @@ import (
 // by every target of its family: the TTL and source of each probe travel in
 // ancillary data (IP_TTL and IP_PKTINFO, IPV6_HOPLIMIT and IPV6_PKTINFO), so
 // concurrent probes never race on a socket option.
+//
+// Times: the kernel stamps every received packet (SO_TIMESTAMPNS, on
+// CLOCK_REALTIME); the engine stamps each probe with the same clock
+// (time.Now's wall reading) immediately before the send system call, so an
+// RTT is the difference of two readings of one clock and does not include
+// the time the reader goroutine waited to be scheduled.
+//
+// The socket is non-blocking and read from one goroutine that waits in
+// poll(2) on the socket and an eventfd; Wake and Close write the eventfd.
 type rawConn struct {
 	v6   bool
-	c    *net.IPConn
-	oob  []byte // receive ancillary data; ReadPacket has a single caller
+	fd   int
+	wake int // eventfd that interrupts poll
+
+	wakeReq atomic.Bool
+	closed  atomic.Bool
+	mu      sync.Mutex // held by ReadPacket; Close takes it to free the fds
+
+	// Reader state, owned by the single ReadPacket caller.
+	oob      []byte
+	draining bool
+	drainAt  time.Time
+	stash    Packet // a packet read while draining that arrived after drainAt
+	stashBuf []byte
+	stashed  bool
+
 	wOOB []byte // send ancillary data; WriteTo has a single caller, the engine loop
 }
 
@@ -29,127 +51,94 @@ type rawConn struct {
 // engine never sees the host's other ICMP traffic. It wraps ErrPermission
 // when the process lacks CAP_NET_RAW.
 func ListenICMP(v6 bool) (PacketConn, error) {
-	network, laddr := "ip4:icmp", &net.IPAddr{IP: net.IPv4zero}
+	domain, proto, name := unix.AF_INET, unix.IPPROTO_ICMP, "ip4:icmp"
 	if v6 {
-		network, laddr = "ip6:ipv6-icmp", &net.IPAddr{IP: net.IPv6unspecified}
+		domain, proto, name = unix.AF_INET6, unix.IPPROTO_ICMPV6, "ip6:ipv6-icmp"
 	}
-	c, err := net.ListenIP(network, laddr)
+	fd, err := unix.Socket(domain, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
 	if err != nil {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-			return nil, fmt.Errorf("%s: %w", network, ErrPermission)
+			return nil, fmt.Errorf("%s: %w", name, ErrPermission)
 		}
-		return nil, fmt.Errorf("listen %s: %w", network, err)
+		return nil, fmt.Errorf("socket %s: %w", name, err)
 	}
-	if err := setupRaw(c, v6); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("set up %s socket: %w", network, err)
+	if err := setupRaw(fd, v6); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("set up %s socket: %w", name, err)
 	}
-	return &rawConn{v6: v6, c: c, oob: make([]byte, 128), wOOB: make([]byte, 128)}, nil
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	return &rawConn{v6: v6, fd: fd, wake: efd, oob: make([]byte, 256), wOOB: make([]byte, 128), stashBuf: make([]byte, 1500)}, nil
 }
 
-func setupRaw(c *net.IPConn, v6 bool) error {
-	_ = c.SetReadBuffer(4 << 20) // best effort: the kernel caps it at rmem_max
-	if v6 {
-		p := ipv6.NewPacketConn(c)
-		var f ipv6.ICMPFilter
-		f.SetAll(true)
-		f.Accept(ipv6.ICMPTypeEchoReply)
-		f.Accept(ipv6.ICMPTypeTimeExceeded)
-		f.Accept(ipv6.ICMPTypeDestinationUnreachable)
-		if err := p.SetICMPFilter(&f); err != nil {
-			return err
-		}
-		return p.SetControlMessage(ipv6.FlagHopLimit, true)
+func setupRaw(fd int, v6 bool) error {
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20) // best effort: capped at rmem_max
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		return fmt.Errorf("SO_TIMESTAMPNS: %w", err)
 	}
-	var f ipv4.ICMPFilter
-	f.SetAll(true)
-	f.Accept(ipv4.ICMPTypeEchoReply)
-	f.Accept(ipv4.ICMPTypeTimeExceeded)
-	f.Accept(ipv4.ICMPTypeDestinationUnreachable)
-	return ipv4.NewPacketConn(c).SetICMPFilter(&f)
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1) // drop counts are informative only
+	if v6 {
+		var f unix.ICMPv6Filter
+		for i := range f.Data {
+			f.Data[i] = 0xffffffff // a set bit blocks the type
+		}
+		for _, typ := range []uint8{icmp6DestUnreachable, icmp6TimeExceeded, icmp6EchoReply} {
+			f.Data[typ>>5] &^= 1 << (typ & 31)
+		}
+		if err := unix.SetsockoptICMPv6Filter(fd, unix.IPPROTO_ICMPV6, unix.ICMPV6_FILTER, &f); err != nil {
+			return fmt.Errorf("ICMPV6_FILTER: %w", err)
+		}
+		return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1)
+	}
+	mask := ^uint32(1<<icmp4EchoReply | 1<<icmp4DestUnreachable | 1<<icmp4TimeExceeded)
+	if err := unix.SetsockoptInt(fd, unix.SOL_RAW, unix.ICMP_FILTER, int(int32(mask))); err != nil {
+		return fmt.Errorf("ICMP_FILTER: %w", err)
+	}
+	return nil
 }
 
 // WriteTo implements PacketConn.
 func (r *rawConn) WriteTo(b []byte, dst, src netip.Addr, ttl int) error {
-	_, _, err := r.c.WriteMsgIP(b, sendControl(r.wOOB, r.v6, src, ttl), &net.IPAddr{IP: dst.AsSlice(), Zone: dst.Zone()})
-	return err
-}
-
-// ReadPacket implements PacketConn.
-func (r *rawConn) ReadPacket(buf []byte) (Packet, error) {
-	n, oobn, _, addr, err := r.c.ReadMsgIP(buf, r.oob)
-	if err != nil {
-		return Packet{}, err
+	if r.closed.Load() {
+		return net.ErrClosed
 	}
-	from, _ := netip.AddrFromSlice(addr.IP)
-	p := Packet{From: from.Unmap(), TTL: -1}
-	if !r.v6 {
-		data, ttl, err := stripIPv4Header(buf[:n])
-		if err != nil {
-			return Packet{Data: buf[:0], From: p.From, TTL: -1}, nil // the decoder counts it
+	var sa unix.Sockaddr
+	if r.v6 {
+		sa = &unix.SockaddrInet6{Addr: dst.As16()}
+	} else {
+		sa = &unix.SockaddrInet4{Addr: dst.As4()}
+	}
+	for {
+		_, err := unix.SendmsgN(r.fd, b, sendControl(r.wOOB, r.v6, src, ttl), sa, unix.MSG_DONTWAIT)
+		if err == unix.EINTR {
+			continue
 		}
-		p.Data, p.TTL = data, ttl
-		return p, nil
+		return err
 	}
-	p.Data = buf[:n]
-	var cm ipv6.ControlMessage
-	if cm.Parse(r.oob[:oobn]) == nil {
-		p.TTL = cm.HopLimit
-	}
-	return p, nil
 }
 
-// Close implements PacketConn.
-func (r *rawConn) Close() error { return r.c.Close() }
-
-// sendControl builds, in buf, the ancillary data that sets one probe's TTL
-// (hop limit) and, when src is valid, its source address.
-func sendControl(buf []byte, v6 bool, src netip.Addr, ttl int) []byte {
-	intLen := int(unsafe.Sizeof(int32(0)))
-	if v6 {
-		size := unix.CmsgSpace(intLen)
-		if src.IsValid() {
-			size += unix.CmsgSpace(unix.SizeofInet6Pktinfo)
-		}
-		b := clear0(buf[:size])
-		rest := putCmsg(b, unix.IPPROTO_IPV6, unix.IPV6_HOPLIMIT, int32Bytes(ttl))
-		if src.IsValid() {
-			var pi unix.Inet6Pktinfo
-			pi.Addr = src.As16()
-			putCmsg(rest, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, (*[unix.SizeofInet6Pktinfo]byte)(unsafe.Pointer(&pi))[:])
-		}
-		return b
-	}
-	size := unix.CmsgSpace(intLen)
-	if src.IsValid() {
-		size += unix.CmsgSpace(unix.SizeofInet4Pktinfo)
-	}
-	b := clear0(buf[:size])
-	rest := putCmsg(b, unix.IPPROTO_IP, unix.IP_TTL, int32Bytes(ttl))
-	if src.IsValid() {
-		var pi unix.Inet4Pktinfo
-		pi.Spec_dst = src.As4()
-		putCmsg(rest, unix.IPPROTO_IP, unix.IP_PKTINFO, (*[unix.SizeofInet4Pktinfo]byte)(unsafe.Pointer(&pi))[:])
-	}
-	return b
+// Wake implements PacketConn.
+func (r *rawConn) Wake() {
+	r.wakeReq.Store(true)
+	r.kick()
 }
 
-// putCmsg writes one control message at the start of b and returns the rest.
-func putCmsg(b []byte, level, typ int, data []byte) []byte {
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
-	h.Level = int32(level)
-	h.Type = int32(typ)
-	h.SetLen(unix.CmsgLen(len(data)))
-	copy(b[unix.CmsgLen(0):], data)
-	return b[unix.CmsgSpace(len(data)):]
+func (r *rawConn) kick() {
+	one := [8]byte{1}
+	unix.Write(r.wake, one[:])
 }
 
-func clear0(b []byte) []byte {
-	clear(b)
-	return b
-}
-
-func int32Bytes(v int) []byte {
-	x := int32(v)
-	return (*[4]byte)(unsafe.Pointer(&x))[:]
+// Close implements PacketConn. It waits for a running ReadPacket to return.
+func (r *rawConn) Close() error {
+	if r.closed.Swap(true) {
+		return nil
+	}
+	r.kick()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	unix.Close(r.wake)
+	return unix.Close(r.fd)
 }
