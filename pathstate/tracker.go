@@ -36,9 +36,9 @@ const recentPaths = 4
 
 // tracker follows one target's path across rounds and intervals.
 type tracker struct {
-	cur    *view
-	cand   []roundEv
-	hard   int // rounds of cand that conflict with cur
+	cur  *view
+	cand []roundEv
+	hard int // rounds of cand that conflict with cur
 	// hardAt is the index in cand of the first conflicting round: a path
 	// confirmed by conflicts is built from there on, so rounds before the
 	// switch (soft evidence from loss on the old path) never mix in.
