@@ -84,9 +84,15 @@ func TestEngineRunTracesThroughFakeSocket(t *testing.T) {
 	e.Remove(tg)
 	e.Remove(v6)
 	sent := e.Stats().ProbesSent
-	// Round 0 probes 6 TTLs; rounds 1 and 2 stop one past the destination's TTL 3.
-	if r.Rounds != 3 || len(r.Probes) != 6+4+4 {
-		t.Fatalf("%d rounds, %d probes; want 3 and 14", r.Rounds, len(r.Probes))
+	// Round 0 probes 6 TTLs; later rounds stop one past the destination's
+	// TTL 3 once round 0's replies are in (a loaded machine may send round
+	// 1 before that).
+	perRound := map[int]int{}
+	for _, p := range r.Probes {
+		perRound[p.Round]++
+	}
+	if r.Rounds != 3 || perRound[0] != 6 || (perRound[1] != 4 && perRound[1] != 6) || (perRound[2] != 4 && perRound[2] != 6) {
+		t.Fatalf("%d rounds, probes per round %v; want 3 rounds of 6, then 4 (or 6)", r.Rounds, perRound)
 	}
 	for _, p := range r.Probes {
 		switch {
