@@ -34,19 +34,26 @@ func (r *roundEv) echoAt(ttl int) bool { return ttl <= len(r.echo) && r.echo[ttl
 // the socket refused are not evidence of anything.
 func rounds(r tracer.Result) []roundEv {
 	out := make([]roundEv, r.Rounds)
+	width := make([]int, r.Rounds) // highest TTL probed per round
+	total := 0
 	for _, p := range r.Probes {
-		if p.Round >= len(out) || p.TTL < 1 || p.SendFailed {
+		if p.Round < len(out) && p.TTL > width[p.Round] {
+			total += p.TTL - width[p.Round]
+			width[p.Round] = p.TTL
+		}
+	}
+	// One backing array per field for all rounds.
+	te, replied, echo := make([]netip.Addr, total), make([]bool, total), make([]bool, total)
+	off := 0
+	for i, w := range width {
+		out[i].te, out[i].replied, out[i].echo = te[off:off+w:off+w], replied[off:off+w:off+w], echo[off:off+w:off+w]
+		off += w
+	}
+	for _, p := range r.Probes {
+		if p.Round >= len(out) || p.TTL < 1 || p.SendFailed || p.Kind == tracer.KindNone {
 			continue
 		}
 		rd := &out[p.Round]
-		if p.TTL > len(rd.replied) {
-			rd.replied = grow(rd.replied, p.TTL)
-			rd.te = growAddrs(rd.te, p.TTL)
-			rd.echo = grow(rd.echo, p.TTL)
-		}
-		if p.Kind == tracer.KindNone {
-			continue
-		}
 		rd.replied[p.TTL-1] = true
 		switch p.Kind {
 		case tracer.KindTimeExceeded:
@@ -58,18 +65,6 @@ func rounds(r tracer.Result) []roundEv {
 			}
 		}
 	}
-	return out
-}
-
-func grow(b []bool, n int) []bool {
-	out := make([]bool, n)
-	copy(out, b)
-	return out
-}
-
-func growAddrs(as []netip.Addr, n int) []netip.Addr {
-	out := make([]netip.Addr, n)
-	copy(out, as)
 	return out
 }
 

@@ -34,9 +34,9 @@ func BenchmarkInterval1000Targets(b *testing.B) {
 			h.addTarget(Schedule{MaxHops: 30, Rounds: 10, Interval: 10 * time.Second, Timeout: time.Second}, dst)
 		}
 		for r := 0; r < 10; r++ {
-			n := len(h.fc.writes)
 			h.at(time.Duration(r) * time.Second)
-			h.answerAll(n, 12, nil)
+			h.answerAll(0, 12, nil)
+			h.fc.writes = h.fc.writes[:0] // measure the core, not the fake socket's log
 			h.drain()
 		}
 		h.at(10*time.Second - time.Nanosecond)

@@ -69,7 +69,7 @@ type job struct {
 type core struct {
 	conns    [2]PacketConn // [0] IPv4, [1] IPv6
 	now      func() time.Time
-	inflight map[probeKey]*inflight
+	inflight map[probeKey]inflight
 	events   timeline
 	ids      idTable
 	stats    *counters
@@ -91,7 +91,7 @@ func newCore(conn4, conn6 PacketConn, now func() time.Time, stats *counters, del
 	return &core{
 		conns:    [2]PacketConn{conn4, conn6},
 		now:      now,
-		inflight: make(map[probeKey]*inflight),
+		inflight: make(map[probeKey]inflight),
 		ids:      idTable{},
 		stats:    stats,
 		deliver:  deliver,
@@ -185,7 +185,7 @@ func (c *core) sendRound(at time.Time, j *job) {
 			// that one can no longer be told apart, so it is lost.
 			old.job.pending--
 		}
-		c.inflight[key] = &inflight{job: j, idx: len(j.res.Probes), sent: sent}
+		c.inflight[key] = inflight{job: j, idx: len(j.res.Probes), sent: sent}
 		j.res.Probes = append(j.res.Probes, p)
 		j.pending++
 		rd.keys = append(rd.keys, key)
@@ -229,6 +229,7 @@ func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) 
 	if rtt > j.target.sched.Timeout {
 		c.stats.late.Add(1)
 		in.lost = true
+		c.inflight[key] = in
 		j.pending--
 		c.maybeFinish(now, j)
 		return false

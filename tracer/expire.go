@@ -22,6 +22,7 @@ func (c *core) expire(rd *round) {
 	for _, k := range rd.keys {
 		if in, ok := c.inflight[k]; ok && in.job == j && !in.lost {
 			in.expired = true
+			c.inflight[k] = in
 		}
 	}
 	fam := family(j.flow.dst)
@@ -76,6 +77,7 @@ func (c *core) finalize(now time.Time, rd *round) {
 	for _, k := range rd.keys {
 		if in, ok := c.inflight[k]; ok && in.job == j && !in.lost {
 			in.lost = true
+			c.inflight[k] = in
 			j.pending--
 		}
 	}
