@@ -202,7 +202,7 @@ scrape_configs:
 			if q.Instant {
 				r, err = prom.query(expr)
 			} else {
-				r, err = prom.queryRange(expr, start, 2*time.Second)
+				r, err = prom.queryRange(expr, start, time.Second)
 			}
 			if err != nil {
 				t.Errorf("%s: %s: %v", q.Where, expr, err)

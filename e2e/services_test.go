@@ -165,8 +165,10 @@ func (p *promClient) queryRange(expr string, start time.Time, step time.Duration
 	err := p.get("/api/v1/query_range", url.Values{
 		"query": {expr},
 		"start": {fmt.Sprint(start.Unix())},
-		"end":   {fmt.Sprint(time.Now().Unix())},
-		"step":  {step.String()},
+		// To the millisecond: a whole-second end could fall before the
+		// latest sample and miss a change that just happened.
+		"end":  {fmt.Sprintf("%.3f", float64(time.Now().UnixMilli())/1000)},
+		"step": {step.String()},
 	}, &r)
 	return r, err
 }
