@@ -7,11 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/traceroute-exporter/traceroute_exporter/internal/testenv"
@@ -23,16 +26,18 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// trace builds a result in which each round is answered by hops[i] at TTL
-// i+1, the last one an Echo Reply; invalid addresses are silent.
-func trace(end time.Time, rounds int, hops ...netip.Addr) tracer.Result {
-	r := tracer.Result{Start: end.Add(-10 * time.Second), End: end, Rounds: rounds}
+// trace builds an interval towards dst in which each of the given rounds
+// has TTL j+1 answered by hops[j]: an Echo Reply when it is dst, Time
+// Exceeded from a router otherwise; an invalid address is silent. The RTT
+// of TTL j+1 in round i is j+1 ms plus i*250 µs.
+func trace(dst netip.Addr, end time.Time, rounds int, hops ...netip.Addr) tracer.Result {
+	r := tracer.Result{Dst: dst, Start: end.Add(-10 * time.Second), End: end, Rounds: rounds}
 	for i := 0; i < rounds; i++ {
 		for j, h := range hops {
-			p := tracer.Probe{Round: i, TTL: j + 1}
+			p := tracer.Probe{Round: i, TTL: j + 1, ReplyTTL: -1}
 			if h.IsValid() {
 				p.Kind, p.From = tracer.KindTimeExceeded, h
-				if j == len(hops)-1 {
+				if h == dst {
 					p.Kind = tracer.KindEchoReply
 				}
 				p.RTT = time.Duration(j+1)*time.Millisecond + time.Duration(i)*250*time.Microsecond
@@ -45,21 +50,39 @@ func trace(end time.Time, rounds int, hops ...netip.Addr) tracer.Result {
 
 func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
 
+var silent netip.Addr
+
+// fixture is four targets and the exporter's own counters:
+//
+//   - a: reached in 3 hops; in its second interval hop 2 moved to
+//     198.18.3.2 in both rounds (one confirmed change), one of them
+//     answered by 198.18.5.2 instead, and the look-ahead probe at TTL 4
+//     reached the destination too (not a hop of the path);
+//   - b: IPv6, reached in 3 hops behind a silent hop 2 (no hop_info);
+//   - c: its name never resolved: counters only, no target_info;
+//   - d: moved from 198.18.9.1 to 198.18.9.2 (one address change), then
+//     traced to a path whose destination never answered (2 hops).
 func fixture() Sources {
+	dstA := ip("198.18.7.2")
 	a := pathstate.NewState()
-	a.Observe(trace(t0, 2, ip("198.18.1.2"), ip("198.18.2.2"), ip("198.18.7.2")))
-	// Second interval: hop 2 moved, one reply at hop 2 came from another router.
-	r := trace(t0.Add(10*time.Second), 2, ip("198.18.1.2"), ip("198.18.3.2"), ip("198.18.7.2"))
-	r.Probes[4].From = ip("198.18.5.2")
+	a.SetAddress(dstA)
+	a.Observe(trace(dstA, t0, 2, ip("198.18.1.2"), ip("198.18.2.2"), dstA))
+	r := trace(dstA, t0.Add(10*time.Second), 2, ip("198.18.1.2"), ip("198.18.3.2"), dstA, dstA)
+	r.Probes[5].From = ip("198.18.5.2") // round 1, TTL 2
 	a.Observe(r)
 
+	dstB := ip("2001:db8:7::2")
 	b := pathstate.NewState()
-	var silent netip.Addr
-	b.Observe(trace(t0, 2, ip("2001:db8:1::2"), silent, silent))
-	b.Snapshot()
+	b.SetAddress(dstB)
+	b.Observe(trace(dstB, t0, 2, ip("2001:db8:1::2"), silent, dstB))
 
 	c := pathstate.NewState()
 	c.ResolveFailed()
+
+	d := pathstate.NewState()
+	d.SetAddress(ip("198.18.9.1"))
+	d.SetAddress(ip("198.18.9.2"))
+	d.Observe(trace(ip("198.18.9.2"), t0, 2, ip("198.18.1.2"), ip("198.18.4.2"), silent))
 
 	return Sources{
 		Targets: func() []Target {
@@ -67,9 +90,12 @@ func fixture() Sources {
 				{Name: "a", Labels: map[string]string{"site": "lab"}, Snapshot: a.Snapshot()},
 				{Name: "b", Snapshot: b.Snapshot()},
 				{Name: "c", Labels: map[string]string{"team": "net"}, Snapshot: c.Snapshot()},
+				{Name: "d", Snapshot: d.Snapshot()},
 			}
 		},
-		Stats:  func() ExporterStats { return ExporterStats{Unmatched: 3, Malformed: 1, SendErrors: 2} },
+		Stats: func() ExporterStats {
+			return ExporterStats{Unmatched: 3, Late: 4, Malformed: 1, SendErrors: 2, SocketDrops: 5}
+		},
 		Reload: func() (bool, time.Time) { return true, t0.Add(-time.Minute) },
 	}
 }
@@ -120,9 +146,15 @@ func TestGoldenPassesPromtool(t *testing.T) {
 }
 
 func TestVanishedHopsAndTargetsDisappear(t *testing.T) {
+	dst := ip("198.18.7.2")
 	s := pathstate.NewState()
-	s.Observe(trace(t0, 1, ip("198.18.1.2"), ip("198.18.2.2"), ip("198.18.3.2"), ip("198.18.7.2")))
-	s.Observe(trace(t0.Add(10*time.Second), 1, ip("198.18.1.2"), ip("198.18.7.2")))
+	s.SetAddress(dst)
+	s.Observe(trace(dst, t0, 2, ip("198.18.1.2"), ip("198.18.2.2"), ip("198.18.3.2"), dst))
+	// The path shortens to 2 hops, seen in both rounds: a confirmed change.
+	s.Observe(trace(dst, t0.Add(10*time.Second), 2, ip("198.18.1.2"), dst))
+	if s.Snapshot().Path.Hops != 2 {
+		t.Fatalf("fixture: path %v, want 2 hops", s.Snapshot().Path)
+	}
 	targets := []Target{{Name: "x", Snapshot: s.Snapshot()}}
 	src := Sources{
 		Targets: func() []Target { return targets },
@@ -130,12 +162,147 @@ func TestVanishedHopsAndTargetsDisappear(t *testing.T) {
 		Reload:  func() (bool, time.Time) { return true, t0 },
 	}
 	out := string(render(t, src))
-	if strings.Contains(out, `hop="3"`) || strings.Contains(out, "198.18.3.2") {
-		t.Fatalf("hop 3 vanished from the path but is still exported:\n%s", out)
+	for _, gone := range []string{`hop="3"`, `hop="4"`, "198.18.2.2", "198.18.3.2"} {
+		if strings.Contains(out, gone) {
+			t.Fatalf("%s left the path but is still exported:\n%s", gone, out)
+		}
+	}
+	if !strings.Contains(out, `traceroute_hops{target="x"} 2`) {
+		t.Fatalf("hop count of the shortened path not exported as 2:\n%s", out)
 	}
 	targets = nil
 	out = string(render(t, src))
 	if strings.Contains(out, `target="x"`) {
 		t.Fatalf("removed target still exported:\n%s", out)
 	}
+}
+
+func TestAddressChangeReplacesTargetInfo(t *testing.T) {
+	old, next := ip("198.18.7.2"), ip("198.18.7.3")
+	s := pathstate.NewState()
+	s.SetAddress(old)
+	s.Observe(trace(old, t0, 2, ip("198.18.1.2"), old))
+	s.SetAddress(next)
+	src := Sources{
+		Targets: func() []Target { return []Target{{Name: "x", Snapshot: s.Snapshot()}} },
+		Stats:   func() ExporterStats { return ExporterStats{} },
+		Reload:  func() (bool, time.Time) { return true, t0 },
+	}
+	out := string(render(t, src))
+	for _, want := range []string{
+		`traceroute_target_info{address="198.18.7.3",target="x"} 1`,
+		`traceroute_target_address_changes_total{target="x"} 1`,
+		`traceroute_path_changes_total{target="x"} 0`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	// The old address's path is forgotten until the new one is traced.
+	for _, gone := range []string{"198.18.7.2", "traceroute_hops", "traceroute_hop_info", "traceroute_path_hash"} {
+		if strings.Contains(out, gone) {
+			t.Errorf("%s still exported after the address changed", gone)
+		}
+	}
+	if t.Failed() {
+		t.Logf("exposition:\n%s", out)
+	}
+}
+
+// TestPerHopSeriesAgreeWithHops checks the one-hop-count rule on the
+// fixture: a target with traceroute_hops N has hop_loss_ratio for exactly
+// hops 1..N, at most one hop_info per hop (none for a silent one), no
+// per-hop series beyond N, and one target_info exactly when it has an
+// address.
+func TestPerHopSeriesAgreeWithHops(t *testing.T) {
+	src := fixture()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(New(src))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := func(m *dto.Metric, name string) string {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == name {
+				return l.GetValue()
+			}
+		}
+		return ""
+	}
+	hops := map[string]int{}
+	perHop := map[string]map[string][]string{} // family -> target -> hop labels
+	info := map[string][]string{}              // target -> addresses
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			tg := label(m, "target")
+			switch name := mf.GetName(); {
+			case name == "traceroute_hops":
+				hops[tg] = int(m.GetGauge().GetValue())
+			case name == "traceroute_target_info":
+				info[tg] = append(info[tg], label(m, "address"))
+			case strings.HasPrefix(name, "traceroute_hop_"):
+				if perHop[name] == nil {
+					perHop[name] = map[string][]string{}
+				}
+				perHop[name][tg] = append(perHop[name][tg], label(m, "hop"))
+			}
+		}
+	}
+	want := map[string]struct {
+		hops    int
+		silent  []string // hops without hop_info
+		address string
+	}{
+		"a": {3, nil, "198.18.7.2"},
+		"b": {3, []string{"2"}, "2001:db8:7::2"},
+		"c": {0, nil, ""},
+		"d": {2, nil, "198.18.9.2"},
+	}
+	for _, tg := range src.Targets() {
+		w := want[tg.Name]
+		if hops[tg.Name] != w.hops {
+			t.Errorf("%s: traceroute_hops %d, want %d", tg.Name, hops[tg.Name], w.hops)
+		}
+		var all []string
+		for h := 1; h <= w.hops; h++ {
+			all = append(all, strconv.Itoa(h))
+		}
+		if got := sorted(perHop["traceroute_hop_loss_ratio"][tg.Name]); !slices.Equal(got, all) {
+			t.Errorf("%s: hop_loss_ratio for hops %v, want %v", tg.Name, got, all)
+		}
+		var responders []string
+		for _, h := range all {
+			if !slices.Contains(w.silent, h) {
+				responders = append(responders, h)
+			}
+		}
+		if got := sorted(perHop["traceroute_hop_info"][tg.Name]); !slices.Equal(got, responders) {
+			t.Errorf("%s: hop_info for hops %v, want exactly one for each of %v", tg.Name, got, responders)
+		}
+		for family, byTarget := range perHop {
+			for _, h := range byTarget[tg.Name] {
+				if n, _ := strconv.Atoi(h); n < 1 || n > w.hops {
+					t.Errorf("%s: %s for hop %s outside the path's %d hops", tg.Name, family, h, w.hops)
+				}
+			}
+		}
+		var wantInfo []string
+		if w.address != "" {
+			wantInfo = []string{w.address}
+		}
+		if got := info[tg.Name]; !slices.Equal(got, wantInfo) {
+			t.Errorf("%s: target_info addresses %v, want %v", tg.Name, got, wantInfo)
+		}
+	}
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.SortFunc(out, func(a, b string) int {
+		x, _ := strconv.Atoi(a)
+		y, _ := strconv.Atoi(b)
+		return x - y
+	})
+	return out
 }

@@ -35,7 +35,8 @@ func pick(cur netip.Addr, answers []netip.Addr) netip.Addr {
 	return answers[0]
 }
 
-// subscriber is told the outcome of each lookup of its name.
+// subscriber is told the outcome of each lookup of its name. Its methods
+// must not call back into the cache.
 type subscriber interface {
 	resolved(answers []netip.Addr)
 	resolveFailed(err error)
@@ -84,11 +85,12 @@ func (d *dnsCache) subscribe(network, host string, s subscriber) {
 		heap.Push(&d.queue, n)
 	}
 	n.subs[s] = struct{}{}
-	answers := n.answers
-	d.mu.Unlock()
-	if answers != nil {
-		s.resolved(answers)
+	// Told under the lock, so a lookup finishing meanwhile cannot be
+	// overtaken by these older answers.
+	if n.answers != nil {
+		s.resolved(n.answers)
 	}
+	d.mu.Unlock()
 	d.wake()
 }
 

@@ -23,7 +23,7 @@ type runner struct {
 	target *tracer.Target
 	logger log.Logger
 
-	mu sync.Mutex // serializes address updates
+	mu sync.Mutex // serializes address and hint updates
 }
 
 func newRunner(t config.Target, logger log.Logger) *runner {
@@ -60,8 +60,11 @@ func (r *runner) observe(res tracer.Result) {
 			"old_hops", c.Before.Hops, "new_hops", c.After.Hops,
 			"old_path", hopList(c.BeforeHops), "new_path", hopList(c.AfterHops))
 	}
-	snap := r.state.Snapshot()
-	r.target.SetHint(snap.Path.Hops)
+	r.mu.Lock()
+	if snap := r.state.Snapshot(); res.Dst == snap.Address {
+		r.target.SetHint(snap.Path.Hops) // not an old address's hop count
+	}
+	r.mu.Unlock()
 	if res.SendErr != nil {
 		failed := 0
 		for _, p := range res.Probes {
@@ -76,7 +79,9 @@ func (r *runner) observe(res tracer.Result) {
 // resolved implements subscriber: keep the current address while the
 // answers still include it, else switch to the first.
 func (r *runner) resolved(answers []netip.Addr) {
-	r.setAddress(pick(r.target.Addr(), answers))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.setAddressLocked(pick(r.target.Addr(), answers))
 }
 
 // resolveFailed implements subscriber: the last good address stays.
@@ -88,6 +93,10 @@ func (r *runner) resolveFailed(err error) {
 func (r *runner) setAddress(a netip.Addr) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.setAddressLocked(a)
+}
+
+func (r *runner) setAddressLocked(a netip.Addr) {
 	old := r.target.Addr()
 	if old == a {
 		return
