@@ -32,9 +32,15 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-## fuzz: fuzz the reply decoder for a minute
+## fuzz: run every fuzz target for FUZZTIME each (their seed corpora also run in `make test`)
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./tracer -run '^$$' -fuzz FuzzParseReply -fuzztime 60s
+	@set -e; for pf in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -h '^func Fuzz' $$pf/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "== $$pf $$f ($(FUZZTIME))"; \
+			$(GO) test $$pf -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME); \
+		done; \
+	done
 
 clean:
 	rm -f $(BINARY)
