@@ -19,7 +19,8 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// binary is the exporter built once by TestMain.
+// binary is the exporter built once by TestMain, or the one named by
+// TRACEROUTE_EXPORTER_BINARY (to run these tests against another build).
 var binary string
 
 func TestMain(m *testing.M) {
@@ -28,11 +29,20 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "traceroute_exporter")
-	out, err := exec.Command("go", "build", "-o", binary, "..").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
-		os.Exit(1)
+	binary = os.Getenv("TRACEROUTE_EXPORTER_BINARY")
+	tundelay = filepath.Join(dir, "tundelay")
+	builds := [][2]string{{tundelay, "./tundelay"}}
+	if binary == "" {
+		binary = filepath.Join(dir, "traceroute_exporter")
+		builds = append(builds, [2]string{binary, ".."})
+	}
+	for _, b := range builds {
+		out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b[1], err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite uses, when any is missing:
 # iproute2 and nftables (namespace networks), traceroute and iputils-ping
-# (cross-checks), prometheus (promtool, and the server the alerting test
-# runs) and prometheus-alertmanager. Needs root to install; run by
-# `make test` before `go test`.
+# (cross-checks), tcpdump (packet captures), prometheus (promtool, and the
+# server the alerting test runs) and prometheus-alertmanager. Needs root to
+# install; run by `make test` before `go test`.
 set -euo pipefail
 need=()
 check() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
@@ -11,6 +11,7 @@ check ip iproute2
 check nft nftables
 check traceroute traceroute
 check ping iputils-ping
+check tcpdump tcpdump
 check promtool prometheus
 check prometheus prometheus
 check prometheus-alertmanager prometheus-alertmanager
@@ -25,6 +26,6 @@ echo "test-deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-for t in ip nft traceroute ping promtool prometheus prometheus-alertmanager; do
+for t in ip nft traceroute ping tcpdump promtool prometheus prometheus-alertmanager; do
 	command -v "$t" >/dev/null || { echo "test-deps: $t still missing after install" >&2; exit 1; }
 done

@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tundelay is the delay helper (./tundelay) built by TestMain.
+var tundelay string
+
+// delayDev is the TUN device of the delay helper in r4.
+const delayDev = "trxdly"
+
+// delayDst delays every packet r4 forwards to or from dst by d (so the
+// round trip through r4's link to dst grows by 2d): a tundelay helper in r4
+// holds a TUN device, and policy routing by incoming interface sends what
+// arrives from the source side or from dst into it. What the helper writes
+// back arrives on the TUN device, which no rule names, and is forwarded by
+// the main table. The helper is killed by its process id at cleanup, which
+// removes the device.
+func (tp *topo) delayDst(d time.Duration) {
+	t := tp.t
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", tp.name("r4"), tundelay, "--dev", delayDev, "--delay", d.String())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		ready <- sc.Scan() && sc.Text() == "ready"
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			cmd.Wait()
+			t.Fatalf("tundelay did not start: %s", stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("tundelay not ready after 10s")
+	}
+	tp.in("r4", "ip", "link", "set", delayDev, "up")
+	for _, fam := range []string{"-4", "-6"} {
+		tp.in("r4", "ip", fam, "route", "add", "default", "dev", delayDev, "table", "200")
+		for _, iif := range []string{"to-r3a", "to-r3b", "to-r6", "to-dst"} {
+			tp.in("r4", "ip", fam, "rule", "add", "iif", iif, "table", "200")
+		}
+	}
+}
+
+// compareRTT pings every target from src every 0.2s for d while scraping,
+// and returns per target ping's mean RTT and the mean of the exporter's
+// destination RTTs over the intervals that ended within the window.
+func compareRTT(t *testing.T, tp *topo, e *exporter, targets []target, d time.Duration) (ping, trx map[string]float64) {
+	count := fmt.Sprint(int(d / (200 * time.Millisecond)))
+	outs := make([]chan string, len(targets))
+	start := time.Now()
+	for i, tg := range targets {
+		args := []string{"ip", "netns", "exec", tp.name("src"), "ping", "-q", "-n", "-i", "0.2", "-c", count, tg.host}
+		if tg.v6 {
+			args = append(args, "-6")
+		}
+		outs[i] = make(chan string, 1)
+		go func(c chan string) {
+			out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+			if err != nil {
+				out = append(out, "\nerror: "+err.Error()...)
+			}
+			c <- string(out)
+		}(outs[i])
+	}
+	rtts := map[string]map[float64]float64{}
+	for time.Since(start) < d+time.Second {
+		m := e.scrape()
+		for _, tg := range targets {
+			end, ok1 := m.get("traceroute_last_run_timestamp_seconds", tg.labels())
+			rtt, ok2 := m.get("traceroute_destination_rtt_seconds", tg.labels())
+			from, to := float64(start.Add(time.Second).UnixNano())/1e9, float64(start.Add(d).UnixNano())/1e9
+			if ok1 && ok2 && end >= from && end <= to {
+				if rtts[tg.name] == nil {
+					rtts[tg.name] = map[float64]float64{}
+				}
+				rtts[tg.name][end] = rtt
+			}
+		}
+		time.Sleep(scrapeEvery)
+	}
+	ping, trx = map[string]float64{}, map[string]float64{}
+	avg := regexp.MustCompile(`= [0-9.]+/([0-9.]+)/`)
+	for i, tg := range targets {
+		out := <-outs[i]
+		sub := avg.FindStringSubmatch(out)
+		if sub == nil || !strings.Contains(out, " 0% packet loss") {
+			t.Fatalf("ping %s: no mean RTT without loss:\n%s", tg.host, out)
+		}
+		ms, _ := strconv.ParseFloat(sub[1], 64)
+		ping[tg.name] = ms / 1e3
+		if len(rtts[tg.name]) < int(d/time.Second)-3 {
+			t.Fatalf("%s: RTTs of only %d intervals in %s", tg.name, len(rtts[tg.name]), d)
+		}
+		sum := 0.0
+		for _, v := range rtts[tg.name] {
+			sum += v
+		}
+		trx[tg.name] = sum / float64(len(rtts[tg.name]))
+	}
+	return ping, trx
+}
