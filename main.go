@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -22,12 +23,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/traceroute-exporter/traceroute_exporter/collector"
 	"github.com/traceroute-exporter/traceroute_exporter/config"
+	"github.com/traceroute-exporter/traceroute_exporter/history"
 	"github.com/traceroute-exporter/traceroute_exporter/prober"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 )
@@ -48,8 +51,14 @@ func run() int {
 		logLevel    = kingpin.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 		logFormat   = kingpin.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
 		dnsRefresh  = kingpin.Flag("dns.refresh-interval", "How often the host name of a target is looked up again. A target keeps its address while the answers include it.").Default("5m").Duration()
+		asnDB       = kingpin.Flag("asn.database", "IP-to-ASN database: a MaxMind-format .mmdb (e.g. GeoLite2-ASN) or an iptoasn-style TSV, optionally gzipped. Reloaded with the configuration. Empty: no AS numbers.").Default("").String()
+		reverseDNS  = kingpin.Flag("dns.reverse", "Look up the reverse-DNS name of every hop (cached, off the probing path) for the name label of traceroute_hop_info.").Default("false").Bool()
+		storePath   = kingpin.Flag("storage.path", "File of the path history (paths and change events, kept across restarts). Empty disables persistence.").Default(history.DefaultPath).String()
+		maxChanges  = kingpin.Flag("storage.max-changes", "Change events kept per target (oldest dropped first).").Default(strconv.Itoa(history.DefaultMaxChanges)).Int()
+		retention   model.Duration
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, defaultListen)
 	)
+	kingpin.Flag("storage.retention", "How long path history is kept (e.g. 30d, 12h).").Default("30d").SetValue(&retention)
 	kingpin.Version(version.Print(program))
 	kingpin.HelpFlag.Short('h')
 	kingpin.Parse()
@@ -87,7 +96,14 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "%s: --dns.refresh-interval must be above 0\n", program)
 		return 1
 	}
-	manager := prober.NewManager(ctx, prober.Options{Tracer: engine, Resolver: net.DefaultResolver, DNSRefresh: *dnsRefresh, Logger: logger})
+	enr, err := openEnrichment(ctx, enrichFlags{asnDB: *asnDB, reverseDNS: *reverseDNS, storePath: *storePath,
+		retention: time.Duration(retention), maxChanges: *maxChanges}, cfg, logger)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", program, err)
+		return 1
+	}
+	defer enr.close()
+	manager := prober.NewManager(ctx, prober.Options{Tracer: engine, Resolver: net.DefaultResolver, DNSRefresh: *dnsRefresh, Enrich: enr.sources, Logger: logger})
 	manager.Apply(cfg)
 	defer manager.Stop()
 
@@ -98,11 +114,11 @@ func run() int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collector.New(collector.Sources{
 			Targets: func() []collector.Target { return collectorTargets(manager) },
-			Stats:   func() collector.ExporterStats { return exporterStats(engine) },
+			Stats:   func() collector.ExporterStats { return exporterStats(engine, enr.sources) },
 			Reload:  safe.Status,
 		}),
 	)
-	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, logger: logger}
+	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, logger: logger}
 
 	srv := &http.Server{Handler: routes(reg, *metricsPath, reloader, logger), ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)

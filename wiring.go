@@ -13,6 +13,7 @@ import (
 
 	"github.com/traceroute-exporter/traceroute_exporter/collector"
 	"github.com/traceroute-exporter/traceroute_exporter/config"
+	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/prober"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 )
@@ -63,14 +64,15 @@ func collectorTargets(m *prober.Manager) []collector.Target {
 	ts := m.Targets()
 	out := make([]collector.Target, len(ts))
 	for i, t := range ts {
-		out[i] = collector.Target{Name: t.Config.Name, Labels: t.Config.Labels, Snapshot: t.Snapshot}
+		out[i] = collector.Target{Name: t.Config.Name, Labels: t.Config.Labels, Snapshot: t.Snapshot, Evidence: t.Evidence}
 	}
 	return out
 }
 
-func exporterStats(e *tracer.Engine) collector.ExporterStats {
+func exporterStats(e *tracer.Engine, en *enrich.Sources) collector.ExporterStats {
 	s := e.Stats()
-	return collector.ExporterStats{Unmatched: s.Unmatched, Late: s.Late, Malformed: s.Malformed, SendErrors: s.SendErrors, SocketDrops: s.SocketDrops}
+	return collector.ExporterStats{Unmatched: s.Unmatched, Late: s.Late, Malformed: s.Malformed, SendErrors: s.SendErrors,
+		SocketDrops: s.SocketDrops, HistoryErrors: en.StoreErrors()}
 }
 
 // reloader reloads the configuration file; one reload runs at a time.
@@ -79,6 +81,7 @@ type reloader struct {
 	file    string
 	safe    *config.Safe
 	manager *prober.Manager
+	enrich  *enrichment
 	logger  log.Logger
 }
 
@@ -92,6 +95,7 @@ func (r *reloader) reload() error {
 		level.Error(r.logger).Log("msg", "Configuration reload failed; keeping the running configuration", "file", r.file, "err", err)
 		return err
 	}
+	r.enrich.reload(cfg)
 	r.manager.Apply(cfg)
 	level.Info(r.logger).Log("msg", "Configuration reloaded", "file", r.file, "targets", len(cfg.Targets))
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
 )
 
@@ -25,11 +26,15 @@ type Target struct {
 	Name     string
 	Labels   map[string]string
 	Snapshot *pathstate.Snapshot
+	// Evidence is the target's enrichment; nil means none.
+	Evidence *enrich.Evidence
 }
 
 // ExporterStats are the exporter's own counters.
 type ExporterStats struct {
 	Unmatched, Late, Malformed, SendErrors, SocketDrops uint64
+	// HistoryErrors counts failed reads and writes of the path history.
+	HistoryErrors uint64
 }
 
 // Sources are the functions the collector reads at scrape time.
@@ -71,7 +76,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for _, n := range names {
 			values = append(values, t.Labels[n])
 		}
-		collectTarget(ch, d, values, t.Snapshot)
+		ev := t.Evidence
+		if ev == nil {
+			ev = &noEvidence
+		}
+		collectTarget(ch, d, values, t.Snapshot, ev)
 	}
 	c.collectSelf(ch, len(targets))
 }
@@ -106,7 +115,10 @@ func staticLabelNames(ts []Target) []string {
 	return names
 }
 
-func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathstate.Snapshot) {
+// noEvidence stands for a target without enrichment.
+var noEvidence enrich.Evidence
+
+func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathstate.Snapshot, ev *enrich.Evidence) {
 	emit := func(desc *prometheus.Desc, t prometheus.ValueType, v float64, extra ...string) {
 		m, err := prometheus.NewConstMetric(desc, t, v, append(lv[:len(lv):len(lv)], extra...)...)
 		if err != nil {
@@ -119,6 +131,8 @@ func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathst
 	emit(d.pathChanges, prometheus.CounterValue, float64(s.PathChanges))
 	emit(d.resolveErrors, prometheus.CounterValue, float64(s.ResolveErrors))
 	emit(d.addrChanges, prometheus.CounterValue, float64(s.AddressChanges))
+	emit(d.asPathChanges, prometheus.CounterValue, float64(ev.ASPathChanges))
+	emit(d.degradations, prometheus.CounterValue, float64(ev.Degradations))
 	if s.Address.IsValid() {
 		emit(d.targetInfo, prometheus.GaugeValue, 1, s.Address.String())
 	}
@@ -137,12 +151,17 @@ func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathst
 	emit(d.pathHash, prometheus.GaugeValue, float64(s.PathHash))
 	emit(d.pathSince, prometheus.GaugeValue, unix(s.PathSince))
 	emit(d.destLoss, prometheus.GaugeValue, in.Dest.Loss)
+	if len(ev.ASPath) > 0 {
+		emit(d.asPathHash, prometheus.GaugeValue, float64(ev.ASPathHash))
+		emit(d.asPathLength, prometheus.GaugeValue, float64(len(ev.ASPath)))
+	}
 	if s.Reached && in.Dest.RTT.N > 0 {
 		emit(d.destRTT, prometheus.GaugeValue, in.Dest.RTT.Mean.Seconds())
 	}
 	for _, h := range in.HopStats {
 		hop := strconv.Itoa(h.TTL)
 		emit(d.hopLoss, prometheus.GaugeValue, h.Loss, hop)
+		emit(d.hopFwdLoss, prometheus.GaugeValue, h.ForwardLoss, hop)
 		if h.RTT.N > 0 {
 			emit(d.hopRTT, prometheus.GaugeValue, h.RTT.Mean.Seconds(), hop)
 			emit(d.hopRTTMin, prometheus.GaugeValue, h.RTT.Min.Seconds(), hop)
@@ -150,7 +169,16 @@ func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathst
 			emit(d.hopRTTStddev, prometheus.GaugeValue, h.RTT.Stddev.Seconds(), hop)
 		}
 		if h.TTL <= len(s.Hops) && s.Hops[h.TTL-1].IsValid() {
-			emit(d.hopInfo, prometheus.GaugeValue, 1, hop, s.Hops[h.TTL-1].String())
+			var info enrich.HopInfo
+			if h.TTL <= len(ev.Hops) {
+				info = ev.Hops[h.TTL-1]
+			}
+			asn := ""
+			if info.ASN != 0 {
+				asn = strconv.FormatUint(uint64(info.ASN), 10)
+				emit(d.hopASN, prometheus.GaugeValue, float64(info.ASN), hop)
+			}
+			emit(d.hopInfo, prometheus.GaugeValue, 1, hop, s.Hops[h.TTL-1].String(), info.Name, asn)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/internal/testenv"
 	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
@@ -62,6 +63,18 @@ var silent netip.Addr
 //   - c: its name never resolved: counters only, no target_info;
 //   - d: moved from 198.18.9.1 to 198.18.9.2 (one address change), then
 //     traced to a path whose destination never answered (2 hops).
+//
+// aEvidence enriches target a: hop 1 in AS 64500 with a name, hop 2 in
+// AS 64501 without, the destination unknown; one AS path change and one
+// degradation.
+var aEvidence = &enrich.Evidence{
+	Hops:          []enrich.HopInfo{{Name: "r1.lab.example", ASN: 64500}, {ASN: 64501}, {}},
+	ASPath:        []uint32{64500, 64501},
+	ASPathHash:    12345,
+	ASPathChanges: 1,
+	Degradations:  1,
+}
+
 func fixture() Sources {
 	dstA := ip("198.18.7.2")
 	a := pathstate.NewState()
@@ -87,14 +100,14 @@ func fixture() Sources {
 	return Sources{
 		Targets: func() []Target {
 			return []Target{
-				{Name: "a", Labels: map[string]string{"site": "lab"}, Snapshot: a.Snapshot()},
+				{Name: "a", Labels: map[string]string{"site": "lab"}, Snapshot: a.Snapshot(), Evidence: aEvidence},
 				{Name: "b", Snapshot: b.Snapshot()},
 				{Name: "c", Labels: map[string]string{"team": "net"}, Snapshot: c.Snapshot()},
 				{Name: "d", Snapshot: d.Snapshot()},
 			}
 		},
 		Stats: func() ExporterStats {
-			return ExporterStats{Unmatched: 3, Late: 4, Malformed: 1, SendErrors: 2, SocketDrops: 5}
+			return ExporterStats{Unmatched: 3, Late: 4, Malformed: 1, SendErrors: 2, SocketDrops: 5, HistoryErrors: 6}
 		},
 		Reload: func() (bool, time.Time) { return true, t0.Add(-time.Minute) },
 	}

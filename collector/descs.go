@@ -11,12 +11,15 @@ type descs struct {
 	probesSent, replies, lastRun, resolveErrors         *prometheus.Desc
 	hopRTT, hopRTTMin, hopRTTMax, hopRTTStddev, hopLoss *prometheus.Desc
 	hopInfo, targetInfo, addrChanges                    *prometheus.Desc
+	hopASN, hopFwdLoss                                  *prometheus.Desc
+	asPathHash, asPathLength, asPathChanges             *prometheus.Desc
+	degradations                                        *prometheus.Desc
 }
 
 func newDescs(static []string) *descs {
 	target := append([]string{"target"}, static...)
 	hop := append(target[:len(target):len(target)], "hop")
-	info := append(hop[:len(hop):len(hop)], "ip")
+	info := append(hop[:len(hop):len(hop)], "ip", "name", "asn")
 	address := append(target[:len(target):len(target)], "address")
 	n := func(name, help string, labels []string) *prometheus.Desc {
 		return prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
@@ -38,7 +41,13 @@ func newDescs(static []string) *descs {
 		hopRTTMax:     n("hop_rtt_max_seconds", "Maximum round-trip time to the hop over the last interval.", hop),
 		hopRTTStddev:  n("hop_rtt_stddev_seconds", "Standard deviation of the round-trip time to the hop over the last interval.", hop),
 		hopLoss:       n("hop_loss_ratio", "Share of the last interval's probes at this hop that got no reply (0..1).", hop),
-		hopInfo:       n("hop_info", "The responder of the hop on the current path (value 1); absent for a hop that never answered.", info),
+		hopInfo:       n("hop_info", "The responder of the hop on the current path (value 1), with its reverse-DNS name and AS number when known; absent for a hop that never answered.", info),
+		hopASN:        n("hop_asn", "AS number of the hop's responder; absent when unknown.", hop),
+		hopFwdLoss:    n("hop_forward_loss_ratio", "Share of the hop's probes lost in rounds where every later hop was lost too: loss that persists to the destination (0..1).", hop),
+		asPathHash:    n("as_path_hash", "Stable 52-bit hash of the AS path (the distinct consecutive known AS numbers of the path).", target),
+		asPathLength:  n("as_path_length", "Number of ASes on the path (distinct consecutive known AS numbers).", target),
+		asPathChanges: n("as_path_changes_total", "Times the sequence of known AS numbers of the path changed.", target),
+		degradations:  n("path_degradations_total", "Path changes judged worse (more hops, longer AS path, higher destination RTT or loss, or lost reachability).", target),
 		targetInfo:    n("target_info", "The address the target is traced at (value 1).", address),
 		addrChanges:   n("target_address_changes_total", "Times the target's traced address changed (its DNS answers no longer held it).", target),
 	}
@@ -46,7 +55,7 @@ func newDescs(static []string) *descs {
 
 // selfDescs describe the exporter itself.
 type selfDescs struct {
-	targets, reloadOK, reloadTime, unmatched, late, malformed, sendErrors, socketDrops *prometheus.Desc
+	targets, reloadOK, reloadTime, unmatched, late, malformed, sendErrors, socketDrops, historyErrors *prometheus.Desc
 }
 
 func newSelfDescs() selfDescs {
@@ -54,14 +63,15 @@ func newSelfDescs() selfDescs {
 		return prometheus.NewDesc(namespace+"_exporter_"+name, help, nil, nil)
 	}
 	return selfDescs{
-		targets:     n("targets", "Number of configured targets."),
-		reloadOK:    n("config_last_reload_successful", "Whether the last configuration reload succeeded (1) or not (0)."),
-		reloadTime:  n("config_last_reload_success_timestamp_seconds", "Time of the last successful configuration reload."),
-		unmatched:   n("unmatched_replies_total", "Replies that matched no probe (another program's, a removed target's, or forged); dropped."),
-		late:        n("late_replies_total", "Replies the kernel received after their probe's timeout; dropped, never used as an RTT."),
-		socketDrops: n("socket_drops_total", "Packets the kernel dropped because a socket's receive buffer was full."),
-		malformed:   n("malformed_packets_total", "Received packets that could not be decoded; dropped."),
-		sendErrors:  n("send_errors_total", "Probes the socket refused to send."),
+		targets:       n("targets", "Number of configured targets."),
+		reloadOK:      n("config_last_reload_successful", "Whether the last configuration reload succeeded (1) or not (0)."),
+		reloadTime:    n("config_last_reload_success_timestamp_seconds", "Time of the last successful configuration reload."),
+		unmatched:     n("unmatched_replies_total", "Replies that matched no probe (another program's, a removed target's, or forged); dropped."),
+		late:          n("late_replies_total", "Replies the kernel received after their probe's timeout; dropped, never used as an RTT."),
+		socketDrops:   n("socket_drops_total", "Packets the kernel dropped because a socket's receive buffer was full."),
+		historyErrors: n("history_errors_total", "Failed reads and writes of the path history store."),
+		malformed:     n("malformed_packets_total", "Received packets that could not be decoded; dropped."),
+		sendErrors:    n("send_errors_total", "Probes the socket refused to send."),
 	}
 }
 
@@ -77,6 +87,7 @@ func (c *Collector) collectSelf(ch chan<- prometheus.Metric, targets int) {
 	ch <- prometheus.MustNewConstMetric(s.unmatched, prometheus.CounterValue, float64(st.Unmatched))
 	ch <- prometheus.MustNewConstMetric(s.late, prometheus.CounterValue, float64(st.Late))
 	ch <- prometheus.MustNewConstMetric(s.socketDrops, prometheus.CounterValue, float64(st.SocketDrops))
+	ch <- prometheus.MustNewConstMetric(s.historyErrors, prometheus.CounterValue, float64(st.HistoryErrors))
 	ch <- prometheus.MustNewConstMetric(s.malformed, prometheus.CounterValue, float64(st.Malformed))
 	ch <- prometheus.MustNewConstMetric(s.sendErrors, prometheus.CounterValue, float64(st.SendErrors))
 }

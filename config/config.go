@@ -34,6 +34,8 @@ const (
 // Config is a loaded, validated configuration.
 type Config struct {
 	Targets []Target
+	// Verdict are the criteria by which path changes are judged.
+	Verdict Verdict
 }
 
 // Target is one traced destination with every default applied.
@@ -86,6 +88,7 @@ type fileTarget struct {
 type file struct {
 	Defaults fileDefaults `yaml:"defaults"`
 	Targets  []fileTarget `yaml:"targets"`
+	Verdict  *fileVerdict `yaml:"verdict"`
 }
 
 // Load reads and validates the file at path.
@@ -116,7 +119,11 @@ func Parse(b []byte) (*Config, error) {
 	if err := apply(&base, f.Defaults); err != nil {
 		return nil, fmt.Errorf("defaults: %w", err)
 	}
-	cfg := &Config{}
+	verdict, err := buildVerdict(f.Verdict)
+	if err != nil {
+		return nil, fmt.Errorf("verdict: %w", err)
+	}
+	cfg := &Config{Verdict: verdict}
 	names := map[string]int{}
 	for i, ft := range f.Targets {
 		t, err := buildTarget(base, ft)

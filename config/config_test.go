@@ -124,3 +124,15 @@ func TestSafeReloadKeepsOldConfigOnError(t *testing.T) {
 		t.Fatalf("status ok=%v last=%v, want false and %v", ok, at, t1)
 	}
 }
+
+func TestVerdictDefaultsAndOverrides(t *testing.T) {
+	c, err := Parse([]byte("targets:\n  - host: 198.18.7.2\n"))
+	if err != nil || c.Verdict != DefaultVerdict {
+		t.Fatalf("verdict %+v (%v), want the defaults %+v", c.Verdict, err, DefaultVerdict)
+	}
+	c, err = Parse([]byte("verdict:\n  rtt_ratio: 1.5\n  rtt_margin: 10ms\n  loss_margin: 0.1\ntargets:\n  - host: 198.18.7.2\n"))
+	want := Verdict{RTTRatio: 1.5, RTTMargin: 10 * time.Millisecond, LossMargin: 0.1}
+	if err != nil || c.Verdict != want {
+		t.Fatalf("verdict %+v (%v), want %+v", c.Verdict, err, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,42 +56,70 @@ type exporter struct {
 	ns     string
 	addr   string
 	config string
+	flags  []string
 	cmd    *exec.Cmd
+	done   chan struct{} // closed when cmd has exited
 	log    *strings.Builder
 	client *http.Client
 }
 
 // startExporter writes config to a file and runs the exporter in ns,
-// listening on 127.0.0.1:port there. It is stopped at cleanup.
-func startExporter(t testing.TB, ns string, port int, config string) *exporter {
+// listening on 127.0.0.1:port there, with extra flags. Unless the flags
+// say otherwise, its path history lives in the test's temporary directory.
+// It is stopped at cleanup.
+func startExporter(t testing.TB, ns string, port int, config string, flags ...string) *exporter {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "config.yml")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := &exporter{t: t, ns: ns, addr: fmt.Sprintf("127.0.0.1:%d", port), config: path, log: &strings.Builder{}}
-	e.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: dialer(ns)}}
-	e.cmd = exec.Command("ip", "netns", "exec", ns, binary, "--config.file", path, "--web.listen-address", e.addr, "--log.level", "debug")
-	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
-	if err := e.cmd.Start(); err != nil {
-		t.Fatal(err)
+	if !slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--storage.path") }) {
+		flags = append([]string{"--storage.path=" + filepath.Join(dir, "history.db")}, flags...)
 	}
+	e := &exporter{t: t, ns: ns, addr: fmt.Sprintf("127.0.0.1:%d", port), config: path, flags: flags, log: &strings.Builder{}}
+	e.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: dialer(ns)}}
+	e.start()
 	t.Cleanup(func() {
-		e.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { e.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			e.cmd.Process.Kill()
-			<-done
-		}
+		e.stopProcess()
 		if t.Failed() {
 			t.Logf("exporter log:\n%s", e.log.String())
 		}
 	})
 	e.waitHTTP()
 	return e
+}
+
+// start runs the binary; its output is appended to e.log.
+func (e *exporter) start() {
+	args := append([]string{"netns", "exec", e.ns, binary, "--config.file", e.config, "--web.listen-address", e.addr, "--log.level", "debug"}, e.flags...)
+	e.cmd = exec.Command("ip", args...)
+	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
+	if err := e.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(e.cmd, e.done)
+}
+
+// stopProcess interrupts the exporter and waits for it, killing it after 5s.
+func (e *exporter) stopProcess() {
+	e.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-e.done:
+	case <-time.After(5 * time.Second):
+		e.cmd.Process.Kill()
+		<-e.done
+	}
+}
+
+// restart stops the exporter and starts it again with the same
+// configuration, flags and history file.
+func (e *exporter) restart() {
+	e.t.Helper()
+	e.stopProcess()
+	e.start()
+	e.waitHTTP()
 }
 
 func (e *exporter) waitHTTP() {

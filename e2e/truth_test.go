@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -205,8 +204,7 @@ func watchSwitch(t *testing.T, e *exporter, tp *topo, targets []target, alternat
 // stop stops the exporter and returns its log (safe to read only once the
 // process has exited).
 func (e *exporter) stop() string {
-	e.cmd.Process.Signal(os.Interrupt)
-	e.cmd.Wait()
+	e.stopProcess()
 	return e.log.String()
 }
 
@@ -250,7 +248,7 @@ func TestTruthDNSRotation(t *testing.T) {
 	}
 	order(a, b)
 	busyCPU(t)
-	e := startExporterFlags(t, tp.name("src"), 10188, truthConfig(names), "--dns.refresh-interval=1s")
+	e := startExporter(t, tp.name("src"), 10188, truthConfig(names), "--dns.refresh-interval=1s")
 	waitHops(t, e, names, 5)
 	// While both addresses are answered in either order, the current (the
 	// first one) is kept: no change of any kind.
@@ -290,19 +288,6 @@ func TestTruthDNSRotation(t *testing.T) {
 		}
 		return fs
 	})
-}
-
-// startExporterFlags is startExporter with extra flags, passed through a
-// wrapper script standing in for the binary.
-func startExporterFlags(t *testing.T, ns string, port int, config string, flags ...string) *exporter {
-	wrapper := filepath.Join(t.TempDir(), "exporter.sh")
-	script := "#!/bin/sh\nexec '" + binary + "' " + strings.Join(flags, " ") + ` "$@"` + "\n"
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	defer func(b string) { binary = b }(binary)
-	binary = wrapper
-	return startExporter(t, ns, port, config)
 }
 
 // rotate calls fn every period until the returned stop is called; stop

@@ -347,3 +347,33 @@ func TestChangesReportBeforeAndAfter(t *testing.T) {
 		t.Fatalf("before path %q", got[0].Before.String())
 	}
 }
+
+func TestForwardLossIgnoresRateLimitedRouters(t *testing.T) {
+	c := netip.MustParseAddr("198.18.3.2")
+	// Hop 2 sheds its ICMP in two rounds, but later hops answer: no
+	// forward loss there. In round 3 everything from hop 2 on is lost:
+	// forward loss at hops 2, 3 and the destination.
+	in := Summarize(result(
+		round{a, none, c, d},
+		round{a, none, c, d},
+		round{a, b, c, d},
+		round{a, none, none, none},
+	), 4, true)
+	want := []float64{0, 0.25, 0.25, 0.25}
+	wantLoss := []float64{0, 0.75, 0.25, 0.25}
+	for i, h := range in.HopStats {
+		if h.ForwardLoss != want[i] || h.Loss != wantLoss[i] {
+			t.Errorf("hop %d: loss %v forward loss %v, want %v and %v", i+1, h.Loss, h.ForwardLoss, wantLoss[i], want[i])
+		}
+	}
+	// A rate-limited middle hop over many rounds: response loss, no
+	// forward loss.
+	rng := rand.New(rand.NewPCG(9, 9))
+	m := &netModel{routers: addrs(1, 4), dst: d, silent: map[int]bool{2: true}}
+	s := NewState()
+	run(s, rng, 3, 10, func(int, int) *netModel { return m }, nil)
+	h := s.Snapshot().Last.HopStats[1]
+	if h.Loss != 1 || h.ForwardLoss != 0 {
+		t.Fatalf("silent hop 2: loss %v forward loss %v, want 1 and 0", h.Loss, h.ForwardLoss)
+	}
+}

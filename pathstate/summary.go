@@ -30,7 +30,13 @@ type Hop struct {
 	Sent, Replies int
 	// Loss is 1 - Replies/Sent, 0 when nothing was sent.
 	Loss float64
-	RTT  RTT
+	// ForwardLoss is the share of probes at this TTL lost in a round in
+	// which every later TTL of the path was lost too: loss that persists
+	// to the destination, as mtr's documentation teaches to read it. A
+	// router that rate-limits its own ICMP replies has loss but no
+	// forward loss.
+	ForwardLoss float64
+	RTT         RTT
 	// Responders are every address that answered at this TTL, most
 	// replies first.
 	Responders []Responder
@@ -106,9 +112,13 @@ func Summarize(r tracer.Result, hops int, reached bool) Interval {
 			in.Unreachable = int(p.Code)
 		}
 	}
+	fwd := forwardLost(r, hops)
 	for i := range in.HopStats {
 		h := &in.HopStats[i]
 		h.Loss = lossRatio(h.Sent, h.Replies)
+		if h.Sent > 0 {
+			h.ForwardLoss = float64(fwd[i]) / float64(h.Sent)
+		}
 		h.RTT = summarizeRTT(rtts[i])
 		sortResponders(h.Responders)
 	}
@@ -168,4 +178,35 @@ func summarizeRTT(ds []time.Duration) RTT {
 	s.Mean = time.Duration(math.Round(mean))
 	s.Stddev = time.Duration(math.Round(math.Sqrt(sq / float64(len(ds)))))
 	return s
+}
+
+// forwardLost counts, per TTL 1..hops, the probes lost in rounds where
+// every later TTL up to hops was lost as well. A round that did not probe
+// up to hops (the path got longer meanwhile) says nothing about the TTLs
+// it did not reach, and a refused probe counts as lost, as in Loss.
+func forwardLost(r tracer.Result, hops int) []int {
+	out := make([]int, hops)
+	if hops == 0 {
+		return out
+	}
+	limit := make([]int, r.Rounds)    // highest TTL probed, per round
+	answered := make([]int, r.Rounds) // highest TTL <= hops that answered, per round
+	for _, p := range r.Probes {
+		if p.Round >= r.Rounds || p.TTL < 1 {
+			continue
+		}
+		limit[p.Round] = max(limit[p.Round], p.TTL)
+		if p.Kind != tracer.KindNone && p.TTL <= hops {
+			answered[p.Round] = max(answered[p.Round], p.TTL)
+		}
+	}
+	for _, p := range r.Probes {
+		if p.Round >= r.Rounds || p.TTL < 1 || p.TTL > hops || limit[p.Round] < hops {
+			continue
+		}
+		if p.Kind == tracer.KindNone && p.TTL > answered[p.Round] {
+			out[p.TTL-1]++
+		}
+	}
+	return out
 }

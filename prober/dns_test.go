@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 )
 
 func TestPick(t *testing.T) {
@@ -111,7 +113,7 @@ func TestRunnerFollowsDNSAnswers(t *testing.T) {
 			cfg := target("x", "x.example")
 			cfg.Family = tc.family
 			logs := &recLogger{}
-			r := newRunner(cfg, logs)
+			r := newRunner(cfg, (&enrich.Sources{}).NewTarget("x"), logs)
 			d.subscribe(tc.family, "x.example", r)
 			for i, answers := range tc.lookups {
 				res.set(key, answers...)

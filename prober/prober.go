@@ -17,6 +17,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/traceroute-exporter/traceroute_exporter/config"
+	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 )
@@ -29,10 +30,11 @@ type Tracer interface {
 	Remove(*tracer.Target)
 }
 
-// Target is one configured target and its latest snapshot.
+// Target is one configured target, its latest snapshot and evidence.
 type Target struct {
 	Config   config.Target
 	Snapshot *pathstate.Snapshot
+	Evidence *enrich.Evidence
 }
 
 // Options configure a Manager.
@@ -41,13 +43,16 @@ type Options struct {
 	Resolver Resolver
 	// DNSRefresh is how often a target's host name is looked up again.
 	DNSRefresh time.Duration
-	Logger     log.Logger
+	// Enrich annotates paths and keeps their history; nil: none.
+	Enrich *enrich.Sources
+	Logger log.Logger
 }
 
 // Manager owns the runners of the configured targets.
 type Manager struct {
 	tracer Tracer
 	dns    *dnsCache
+	enrich *enrich.Sources
 	logger log.Logger
 
 	mu      sync.Mutex
@@ -56,7 +61,10 @@ type Manager struct {
 
 // NewManager returns a manager whose DNS lookups stop when ctx ends.
 func NewManager(ctx context.Context, o Options) *Manager {
-	m := &Manager{tracer: o.Tracer, dns: newDNSCache(o.Resolver, o.DNSRefresh), logger: o.Logger, runners: map[string]*runner{}}
+	if o.Enrich == nil {
+		o.Enrich = &enrich.Sources{}
+	}
+	m := &Manager{tracer: o.Tracer, dns: newDNSCache(o.Resolver, o.DNSRefresh), enrich: o.Enrich, logger: o.Logger, runners: map[string]*runner{}}
 	go m.dns.run(ctx)
 	return m
 }
@@ -83,7 +91,7 @@ func (m *Manager) Apply(cfg *config.Config) {
 		if _, ok := m.runners[t.Name]; ok {
 			continue
 		}
-		r := newRunner(t, log.With(m.logger, "target", t.Name))
+		r := newRunner(t, m.enrich.NewTarget(t.Name), log.With(m.logger, "target", t.Name))
 		m.runners[t.Name] = r
 		m.tracer.Add(r.target)
 		if r.named() {
@@ -105,7 +113,7 @@ func (m *Manager) Targets() []Target {
 	m.mu.Lock()
 	ts := make([]Target, 0, len(m.runners))
 	for _, r := range m.runners {
-		ts = append(ts, Target{Config: r.cfg, Snapshot: r.state.Snapshot()})
+		ts = append(ts, Target{Config: r.cfg, Snapshot: r.state.Snapshot(), Evidence: r.ev.Evidence()})
 	}
 	m.mu.Unlock()
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Config.Name < ts[j].Config.Name })

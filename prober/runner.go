@@ -3,6 +3,7 @@ package prober
 import (
 	"hash/fnv"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/traceroute-exporter/traceroute_exporter/config"
+	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 )
@@ -20,14 +22,15 @@ import (
 type runner struct {
 	cfg    config.Target
 	state  *pathstate.State
+	ev     *enrich.Target
 	target *tracer.Target
 	logger log.Logger
 
 	mu sync.Mutex // serializes address and hint updates
 }
 
-func newRunner(t config.Target, logger log.Logger) *runner {
-	r := &runner{cfg: t, state: pathstate.NewState(), logger: logger}
+func newRunner(t config.Target, ev *enrich.Target, logger log.Logger) *runner {
+	r := &runner{cfg: t, state: pathstate.NewState(), ev: ev, logger: logger}
 	s := tracer.Schedule{
 		Interval: t.Interval,
 		Offset:   startOffset(t.Name, t.Interval),
@@ -51,14 +54,17 @@ func (r *runner) named() bool {
 	return err != nil
 }
 
-// observe folds a finished interval into the state, logs what changed and
-// hands the path's hop count back to the engine for the next interval.
+// observe folds a finished interval into the state and its evidence,
+// logs what changed and hands the path's hop count back to the engine for
+// the next interval.
 func (r *runner) observe(res tracer.Result) {
+	prev := r.state.Snapshot()
 	changes := r.state.Observe(res)
-	for _, c := range changes {
-		level.Info(r.logger).Log("msg", "Path changed", "address", c.Address,
-			"old_hops", c.Before.Hops, "new_hops", c.After.Hops,
-			"old_path", hopList(c.BeforeHops), "new_path", hopList(c.AfterHops))
+	for _, e := range r.ev.Update(prev, r.state.Snapshot(), changes) {
+		level.Info(r.logger).Log("msg", "Path changed", "address", e.Address,
+			"old_hops", e.Before.Hops, "new_hops", e.After.Hops,
+			"old_path", hopList(e.BeforeHops), "new_path", hopList(e.AfterHops),
+			"verdict", e.Verdict, "reasons", strings.Join(e.Reasons, "; "))
 	}
 	r.mu.Lock()
 	if snap := r.state.Snapshot(); res.Dst == snap.Address {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 )
 
@@ -149,7 +150,7 @@ func TestObserve(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := &recLogger{}
-			r := newRunner(target("x", "x.example"), log.With(logs, "target", "x"))
+			r := newRunner(target("x", "x.example"), (&enrich.Sources{}).NewTarget("x"), log.With(logs, "target", "x"))
 			for _, s := range tc.steps {
 				s.apply(r)
 			}
@@ -182,7 +183,7 @@ func TestObserve(t *testing.T) {
 func TestLiteralTargetHasItsAddressAtOnce(t *testing.T) {
 	for _, host := range []string{"198.18.7.2", "2001:db8::7"} {
 		t.Run(host, func(t *testing.T) {
-			r := newRunner(target("x", host), log.NewNopLogger())
+			r := newRunner(target("x", host), (&enrich.Sources{}).NewTarget("x"), log.NewNopLogger())
 			if r.named() {
 				t.Error("a literal address is taken for a name")
 			}
