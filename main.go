@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/traceroute-exporter/traceroute_exporter/api"
 	"github.com/traceroute-exporter/traceroute_exporter/collector"
 	"github.com/traceroute-exporter/traceroute_exporter/config"
 	"github.com/traceroute-exporter/traceroute_exporter/history"
@@ -120,7 +121,12 @@ func run() int {
 	)
 	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, logger: logger}
 
-	srv := &http.Server{Handler: routes(reg, *metricsPath, reloader, logger), ReadHeaderTimeout: 10 * time.Second}
+	var hist api.History // an untyped nil when persistence is off
+	if enr.store != nil {
+		hist = enr.store
+	}
+	apiHandler := api.New(apiSource{manager}, hist, logger)
+	srv := &http.Server{Handler: routes(reg, *metricsPath, reloader, apiHandler, logger), ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- web.ListenAndServe(srv, webFlags, slogLogger(logger)) }()
 

@@ -12,9 +12,11 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 )
 
-// routes serves metrics, health, readiness, reload and the landing page.
-func routes(reg *prometheus.Registry, metricsPath string, r *reloader, logger log.Logger) http.Handler {
+// routes serves metrics, the JSON API, health, readiness, reload and the
+// landing page.
+func routes(reg *prometheus.Registry, metricsPath string, r *reloader, apiHandler http.Handler, logger log.Logger) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", apiHandler)
 	mux.Handle(metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
@@ -37,6 +39,7 @@ func routes(reg *prometheus.Registry, metricsPath string, r *reloader, logger lo
 			Version:     version.Info(),
 			Links: []web.LandingLinks{
 				{Address: metricsPath, Text: "Metrics"},
+				{Address: "/api/v1/targets", Text: "Targets (JSON API)"},
 				{Address: "/-/healthy", Text: "Health"},
 			},
 		})

@@ -120,6 +120,17 @@ func (m *Manager) Targets() []Target {
 	return ts
 }
 
+// Target returns one running target by name.
+func (m *Manager) Target(name string) (Target, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.runners[name]
+	if !ok {
+		return Target{}, false
+	}
+	return Target{Config: r.cfg, Snapshot: r.state.Snapshot(), Evidence: r.ev.Evidence()}, true
+}
+
 // Stop stops every runner.
 func (m *Manager) Stop() {
 	m.mu.Lock()

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"math"
+
+	"github.com/traceroute-exporter/traceroute_exporter/api"
+	"github.com/traceroute-exporter/traceroute_exporter/prober"
+)
+
+// apiSource adapts the manager's targets to the JSON API's view.
+type apiSource struct{ m *prober.Manager }
+
+// Targets implements api.Source.
+func (s apiSource) Targets() []api.Target {
+	ts := s.m.Targets()
+	out := make([]api.Target, len(ts))
+	for i, t := range ts {
+		out[i] = apiTarget(t, false)
+	}
+	return out
+}
+
+// Target implements api.Source.
+func (s apiSource) Target(name string) (api.Target, bool) {
+	t, ok := s.m.Target(name)
+	if !ok {
+		return api.Target{}, false
+	}
+	return apiTarget(t, true), true
+}
+
+// apiTarget is one target's view; withPath adds its hops.
+func apiTarget(t prober.Target, withPath bool) api.Target {
+	s, ev := t.Snapshot, t.Evidence
+	out := api.Target{Name: t.Config.Name, Labels: t.Config.Labels, ASPath: []uint32{}}
+	if s.Address.IsValid() {
+		out.Address = s.Address.String()
+	}
+	if ev != nil {
+		out.ASPath, out.ASPathChanges, out.Degradations = ev.ASPath, ev.ASPathChanges, ev.Degradations
+		if c := ev.LastChange; c != nil {
+			out.LastChange = &api.ChangeSummary{Time: c.Time, Verdict: c.Verdict, FromHops: c.FromHops, ToHops: c.ToHops}
+		}
+	}
+	out.PathChanges = s.PathChanges
+	if !s.Observed || !s.Path.Known() {
+		return out
+	}
+	in := s.Last
+	out.Observed, out.Reached, out.Hops = true, in.Reached, s.Path.Hops
+	out.PathHash = api.FormatHash(s.PathHash)
+	since := s.PathSince
+	out.PathSince = &since
+	loss := in.Dest.Loss
+	out.DestLossRatio = &loss
+	if s.Reached && in.Dest.RTT.N > 0 {
+		rtt := in.Dest.RTT.Mean.Seconds()
+		out.DestRTTSeconds = &rtt
+	}
+	if !withPath {
+		return out
+	}
+	for i, h := range in.HopStats {
+		hop := api.Hop{TTL: h.TTL, Sent: h.Sent, Replies: h.Replies, LossRatio: h.Loss, ForwardLossRatio: h.ForwardLoss}
+		if i < len(s.Hops) && s.Hops[i].IsValid() {
+			hop.Address = s.Hops[i].String()
+		}
+		if ev != nil && i < len(ev.Hops) {
+			hop.Name, hop.ASN, hop.ASOrg = ev.Hops[i].Name, ev.Hops[i].ASN, ev.Hops[i].Org
+		}
+		if h.RTT.N > 0 {
+			hop.RTT = &api.RTT{MeanSeconds: h.RTT.Mean.Seconds(), MinSeconds: h.RTT.Min.Seconds(),
+				MaxSeconds: h.RTT.Max.Seconds(), StddevSeconds: h.RTT.Stddev.Seconds()}
+		}
+		if math.IsNaN(hop.LossRatio) {
+			hop.LossRatio = 0
+		}
+		out.Path = append(out.Path, hop)
+	}
+	return out
+}
