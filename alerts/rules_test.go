@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -36,6 +37,7 @@ type rulesFile struct {
 	Groups []struct {
 		Rules []struct {
 			Alert       string            `yaml:"alert"`
+			Expr        string            `yaml:"expr"`
 			Labels      map[string]string `yaml:"labels"`
 			Annotations map[string]string `yaml:"annotations"`
 		} `yaml:"rules"`
@@ -92,8 +94,49 @@ func TestEveryAlertIsTested(t *testing.T) {
 			}
 		}
 	}
-	if n < 8 {
-		t.Fatalf("%d alerts, want at least 8", n)
+	if n < 10 {
+		t.Fatalf("%d alerts, want at least 10", n)
+	}
+}
+
+// Links of the alerts: a path-change alert points at the target's change
+// history in the exporter's API, every other alert at the exporter.
+const (
+	historyLink  = "http://{{ $labels.instance }}/api/v1/targets/{{ $labels.target }}/changes"
+	exporterLink = "http://{{ $labels.instance }}/"
+)
+
+// pathChange matches the counters of path-change events.
+var pathChange = regexp.MustCompile(`\btraceroute_(path_changes|path_degradations|as_path_changes)_total\b`)
+
+// TestAlertLinksAndLoss checks that the path-change alerts link to the
+// change history, and that no rule reads an intermediate hop's response
+// loss, which a router rate-limiting its ICMP replies inflates: loss at a
+// hop is traceroute_hop_forward_loss_ratio.
+func TestAlertLinksAndLoss(t *testing.T) {
+	var rules rulesFile
+	readYAML(t, "traceroute.rules.yml", &rules)
+	changeAlerts := 0
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			want := exporterLink
+			if pathChange.MatchString(r.Expr) {
+				want = historyLink
+				changeAlerts++
+			}
+			if got := r.Annotations["link"]; got != want {
+				t.Errorf("%s: link %q, want %q", r.Alert, got, want)
+			}
+			if strings.Contains(r.Expr, "traceroute_hop_loss_ratio") {
+				t.Errorf("%s: uses traceroute_hop_loss_ratio (response loss); use traceroute_hop_forward_loss_ratio for loss at a hop", r.Alert)
+			}
+		}
+	}
+	if changeAlerts < 4 {
+		t.Errorf("%d path-change alerts, want at least 4 (path, hop count, degraded, AS path)", changeAlerts)
 	}
 }
 

@@ -36,6 +36,18 @@ func testRules(t *testing.T, dir string) string {
 	return path
 }
 
+// linkASNs writes an iptoasn-style TSV giving every link of the test
+// network its own AS (link n: AS 64500+n, IPv4 and IPv6), so the route
+// switch changes the AS path, and returns its path.
+func linkASNs(t *testing.T, dir string) string {
+	var b strings.Builder
+	for n := 1; n <= 10; n++ {
+		fmt.Fprintf(&b, "198.18.%d.0\t198.18.%d.255\t%d\tZZ\tLINK-%d\n", n, n, 64500+n, n)
+		fmt.Fprintf(&b, "2001:db8:%d::\t2001:db8:%d:ffff:ffff:ffff:ffff:ffff\t%d\tZZ\tLINK-%d\n", n, n, 64500+n, n)
+	}
+	return writeFile(t, dir, "asn.tsv", b.String())
+}
+
 func writeFile(t *testing.T, dir, name, content string) string {
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -89,7 +101,7 @@ scrape_configs:
 
 	// Two probes per second per target: above the 1/s ICMP error rate
 	// limit the routers keep in this test, so intermediate hops lose replies.
-	startExporter(t, src, 10188, labConfig("2s", 4, "1s"))
+	startExporter(t, src, 10188, labConfig("2s", 4, "1s"), "--asn.database="+linkASNs(t, dir))
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dialer(src)}}
 	waitReady(t, client, "alertmanager", "http://"+amAddr+"/-/ready")
 	waitReady(t, client, "prometheus", "http://"+promAddr+"/-/ready")
@@ -145,8 +157,10 @@ scrape_configs:
 	t.Run("route switch reaches Alertmanager as path changed and hop count increased", func(t *testing.T) {
 		tp.useAlternate()
 		want := []string{
+			"TracerouteASPathChanged/dst4", "TracerouteASPathChanged/dst6",
 			"TracerouteHopCountIncreased/dst4", "TracerouteHopCountIncreased/dst6",
 			"TraceroutePathChanged/dst4", "TraceroutePathChanged/dst6",
+			"TraceroutePathDegraded/dst4", "TraceroutePathDegraded/dst6",
 		}
 		var got []amAlert
 		deadline := time.Now().Add(60 * time.Second)
@@ -164,11 +178,12 @@ scrape_configs:
 			target := a.Labels["target"]
 			wantLabels := map[string]string{"alertname": a.Labels["alertname"], "target": target, "site": "lab",
 				"instance": expAddr, "job": "traceroute", "severity": map[string]string{
-					"TraceroutePathChanged": "info", "TracerouteHopCountIncreased": "warning"}[a.Labels["alertname"]]}
+					"TraceroutePathChanged": "info", "TracerouteHopCountIncreased": "warning",
+					"TraceroutePathDegraded": "warning", "TracerouteASPathChanged": "info"}[a.Labels["alertname"]]}
 			if fmt.Sprint(a.Labels) != fmt.Sprint(wantLabels) || a.Status != "firing" {
 				t.Errorf("alert %s labels %v, want %v", a.Status, a.Labels, wantLabels)
 			}
-			if a.Annotations["link"] != "http://"+expAddr+"/" {
+			if a.Annotations["link"] != "http://"+expAddr+"/api/v1/targets/"+target+"/changes" {
 				t.Errorf("%v: link %q", a.Labels, a.Annotations["link"])
 			}
 			switch a.Labels["alertname"] {
@@ -195,7 +210,7 @@ scrape_configs:
 		if err != nil {
 			t.Fatal(err)
 		}
-		vars := map[string]string{"instance": ".*", "target": "dst4", "__rate_interval": "15s", "__interval": "5s", "__range": "5m"}
+		vars := map[string]string{"job": "traceroute", "instance": ".*", "target": "dst4", "__rate_interval": "15s", "__interval": "5s", "__range": "5m"}
 		for _, q := range qs {
 			expr := grafana.Substitute(q.Expr, vars)
 			var r promResult

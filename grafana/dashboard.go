@@ -24,15 +24,19 @@ type Query struct {
 	Expr string
 	// Instant is true for queries Grafana runs at a single time (tables).
 	Instant bool
+	// PanelType is the type of the panel the query belongs to ("stat",
+	// "table", ...); empty for annotations and variables.
+	PanelType string
 }
 
 // Panel is the part of a dashboard panel the tests look at.
 type Panel struct {
-	ID         int             `json:"id"`
-	Title      string          `json:"title"`
-	Type       string          `json:"type"`
-	Datasource json.RawMessage `json:"datasource"`
-	Targets    []struct {
+	ID          int             `json:"id"`
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	Type        string          `json:"type"`
+	Datasource  json.RawMessage `json:"datasource"`
+	Targets     []struct {
 		RefID      string          `json:"refId"`
 		Expr       string          `json:"expr"`
 		Instant    bool            `json:"instant"`
@@ -44,6 +48,7 @@ type Panel struct {
 type Model struct {
 	Title       string  `json:"title"`
 	UID         string  `json:"uid"`
+	Editable    bool    `json:"editable"`
 	Panels      []Panel `json:"panels"`
 	Annotations struct {
 		List []struct {
@@ -54,13 +59,34 @@ type Model struct {
 		} `json:"list"`
 	} `json:"annotations"`
 	Templating struct {
-		List []struct {
-			Name       string          `json:"name"`
-			Type       string          `json:"type"`
-			Query      json.RawMessage `json:"query"`
-			Datasource json.RawMessage `json:"datasource"`
-		} `json:"list"`
+		List []Variable `json:"list"`
 	} `json:"templating"`
+}
+
+// Variable is the part of a template variable the tests look at.
+type Variable struct {
+	Name       string          `json:"name"`
+	Label      string          `json:"label"`
+	Type       string          `json:"type"`
+	Query      json.RawMessage `json:"query"`
+	Datasource json.RawMessage `json:"datasource"`
+	Multi      bool            `json:"multi"`
+	IncludeAll bool            `json:"includeAll"`
+	AllValue   string          `json:"allValue"`
+	// Current is the value selected when the dashboard is opened.
+	Current struct {
+		Value json.RawMessage `json:"value"`
+	} `json:"current"`
+}
+
+// Variable returns the template variable called name, or nil.
+func (m *Model) Variable(name string) *Variable {
+	for i := range m.Templating.List {
+		if m.Templating.List[i].Name == name {
+			return &m.Templating.List[i]
+		}
+	}
+	return nil
 }
 
 // Parse decodes a dashboard.
@@ -82,7 +108,7 @@ func (m *Model) Queries() ([]Query, error) {
 	var qs []Query
 	for _, p := range m.Panels {
 		for _, t := range p.Targets {
-			qs = append(qs, Query{Where: fmt.Sprintf("panel %d %q target %s", p.ID, p.Title, t.RefID), Expr: t.Expr, Instant: t.Instant})
+			qs = append(qs, Query{Where: fmt.Sprintf("panel %d %q target %s", p.ID, p.Title, t.RefID), Expr: t.Expr, Instant: t.Instant, PanelType: p.Type})
 		}
 	}
 	for _, a := range m.Annotations.List {
