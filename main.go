@@ -83,14 +83,14 @@ func run() int {
 		return 1
 	}
 
-	conn4, conn6, err := openSockets(logger)
+	socks, err := openSockets(logger)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", program, err)
 		return 1
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	engine := tracer.New(tracer.Options{Conn4: conn4, Conn6: conn6})
+	engine := tracer.New(socks.options())
 	engineDone := make(chan struct{})
 	go func() { engine.Run(ctx); close(engineDone) }()
 	if *dnsRefresh <= 0 {

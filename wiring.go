@@ -41,23 +41,49 @@ func slogLogger(l log.Logger) *slog.Logger {
 	return slog.New(slgk.NewGoKitHandler(l, &lv))
 }
 
-// openSockets opens the shared raw socket of each family. Missing privilege
-// is fatal; an unavailable IPv6 stack only disables IPv6 targets.
-func openSockets(logger log.Logger) (tracer.PacketConn, tracer.PacketConn, error) {
-	c4, err := tracer.ListenICMP(false)
-	if err != nil {
-		return nil, nil, err
+// sockets are the shared raw sockets of the engine.
+type sockets struct {
+	icmp4, icmp6, udp4, udp6, tcp4, tcp6 tracer.PacketConn
+}
+
+// openSockets opens the shared raw sockets of each family and protocol.
+// Missing privilege is fatal; an unavailable IPv6 stack only disables IPv6
+// targets, and a protocol whose socket cannot be opened only that
+// protocol's targets.
+func openSockets(logger log.Logger) (sockets, error) {
+	var s sockets
+	var err error
+	if s.icmp4, err = tracer.ListenICMP(false); err != nil {
+		return s, err
 	}
-	c6, err := tracer.ListenICMP(true)
-	if err != nil {
+	if s.icmp6, err = tracer.ListenICMP(true); err != nil {
 		if errors.Is(err, tracer.ErrPermission) {
-			c4.Close()
-			return nil, nil, err
+			s.icmp4.Close()
+			return sockets{}, err
 		}
 		level.Warn(logger).Log("msg", "IPv6 unavailable; IPv6 targets will not be traced", "err", err)
-		return c4, nil, nil
 	}
-	return c4, c6, nil
+	optional := func(listen func(bool) (tracer.PacketConn, error), v6 bool, what string) tracer.PacketConn {
+		if v6 && s.icmp6 == nil {
+			return nil
+		}
+		c, err := listen(v6)
+		if err != nil {
+			level.Warn(logger).Log("msg", "Cannot open a socket; targets of this protocol and family will not be traced", "socket", what, "err", err)
+			return nil
+		}
+		return c
+	}
+	s.udp4 = optional(tracer.ListenUDP, false, "udp4")
+	s.udp6 = optional(tracer.ListenUDP, true, "udp6")
+	s.tcp4 = optional(tracer.ListenTCP, false, "tcp4")
+	s.tcp6 = optional(tracer.ListenTCP, true, "tcp6")
+	return s, nil
+}
+
+// options are the engine options over the sockets.
+func (s sockets) options() tracer.Options {
+	return tracer.Options{Conn4: s.icmp4, Conn6: s.icmp6, UDP4: s.udp4, UDP6: s.udp6, TCP4: s.tcp4, TCP6: s.tcp6}
 }
 
 func collectorTargets(m *prober.Manager) []collector.Target {

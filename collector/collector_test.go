@@ -39,7 +39,7 @@ func trace(dst netip.Addr, end time.Time, rounds int, hops ...netip.Addr) tracer
 			if h.IsValid() {
 				p.Kind, p.From = tracer.KindTimeExceeded, h
 				if h == dst {
-					p.Kind = tracer.KindEchoReply
+					p.Kind = tracer.KindReached
 				}
 				p.RTT = time.Duration(j+1)*time.Millisecond + time.Duration(i)*250*time.Microsecond
 			}

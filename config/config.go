@@ -24,6 +24,10 @@ var (
 	DefaultMaxHops  = 30
 )
 
+// DefaultPorts are the destination ports of the protocols that have one:
+// the classic traceroute port for UDP, HTTPS for TCP.
+var DefaultPorts = map[string]int{"udp": 33434, "tcp": 443}
+
 // Limits on the values a target may set.
 const (
 	MinInterval  = time.Second

@@ -136,3 +136,15 @@ func TestVerdictDefaultsAndOverrides(t *testing.T) {
 		t.Fatalf("verdict %+v (%v), want %+v", c.Verdict, err, want)
 	}
 }
+
+func TestProtocolPorts(t *testing.T) {
+	c, err := Parse([]byte("targets:\n  - {host: 198.18.7.2, protocol: udp}\n  - {name: t, host: 198.18.7.2, protocol: tcp}\n  - {name: t2, host: 198.18.7.2, protocol: tcp, port: 8443}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{33434, 443, 8443} {
+		if c.Targets[i].Port != want {
+			t.Errorf("target %d: port %d, want %d", i, c.Targets[i].Port, want)
+		}
+	}
+}

@@ -23,16 +23,18 @@ func (t *Target) validate() error {
 	}
 	switch t.Protocol {
 	case "icmp":
+		if t.Port != 0 {
+			return fmt.Errorf("port: not used by protocol %s", t.Protocol)
+		}
 	case "udp", "tcp":
-		return fmt.Errorf("protocol: %q is not supported yet; only icmp is", t.Protocol)
-	default:
-		return fmt.Errorf("protocol: %q is not one of icmp", t.Protocol)
-	}
-	if t.Port != 0 {
+		if t.Port == 0 {
+			t.Port = DefaultPorts[t.Protocol]
+		}
 		if t.Port < 1 || t.Port > 65535 {
 			return fmt.Errorf("port: %d is out of range 1..65535", t.Port)
 		}
-		return fmt.Errorf("port: not used by protocol %s", t.Protocol)
+	default:
+		return fmt.Errorf("protocol: %q is not one of icmp, udp, tcp", t.Protocol)
 	}
 	switch t.Family {
 	case "", "ip4", "ip6":

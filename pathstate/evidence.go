@@ -7,7 +7,7 @@ import (
 )
 
 const (
-	kindEcho  = tracer.KindEchoReply
+	kindEcho  = tracer.KindReached
 	kindUnrch = tracer.KindDestUnreachable
 )
 
@@ -58,8 +58,8 @@ func rounds(r tracer.Result) []roundEv {
 		switch p.Kind {
 		case tracer.KindTimeExceeded:
 			rd.te[p.TTL-1] = p.From
-		case tracer.KindEchoReply, tracer.KindDestUnreachable:
-			rd.echo[p.TTL-1] = p.Kind == tracer.KindEchoReply
+		case tracer.KindReached, tracer.KindDestUnreachable:
+			rd.echo[p.TTL-1] = p.Kind == tracer.KindReached
 			if rd.end == 0 || p.TTL < rd.end {
 				rd.end, rd.endKind, rd.endFrom = p.TTL, p.Kind, p.From
 			}

@@ -34,7 +34,7 @@ func result(rounds ...round) tracer.Result {
 			if from.IsValid() {
 				p.Kind, p.From = tracer.KindTimeExceeded, from
 				if from == d {
-					p.Kind = tracer.KindEchoReply
+					p.Kind = tracer.KindReached
 				}
 				p.RTT = time.Duration(j+1)*time.Millisecond + time.Duration(i)*100*time.Microsecond
 			}

@@ -40,7 +40,7 @@ func (m *netModel) answer(rng *rand.Rand, ttl int) (tracer.Kind, netip.Addr) {
 		if drop() || drop() {
 			return tracer.KindNone, netip.Addr{}
 		}
-		return tracer.KindEchoReply, m.dst
+		return tracer.KindReached, m.dst
 	}
 	if m.silent[ttl] || (m.rateLimit > 0 && rng.Float64() < m.rateLimit) {
 		return tracer.KindNone, netip.Addr{}
@@ -77,7 +77,7 @@ func simInterval(rng *rand.Rand, start time.Time, rounds, hint int, model func(r
 				p.RTT = time.Duration(ttl) * time.Millisecond
 			}
 			switch kind {
-			case tracer.KindEchoReply, tracer.KindDestUnreachable:
+			case tracer.KindReached, tracer.KindDestUnreachable:
 				reached = true
 				if minEnd == 0 || ttl < minEnd {
 					minEnd = ttl

@@ -87,7 +87,7 @@ func Summarize(r tracer.Result, hops int, reached bool) Interval {
 		if p.Kind != tracer.KindNone {
 			in.Replies++
 		}
-		if p.Kind == tracer.KindEchoReply {
+		if p.Kind == tracer.KindReached {
 			in.Reached = true
 		}
 		if p.TTL < 1 || p.TTL > hops {
@@ -104,7 +104,7 @@ func Summarize(r tracer.Result, hops int, reached bool) Interval {
 		h.Replies++
 		rtts[p.TTL-1] = append(rtts[p.TTL-1], p.RTT)
 		h.Responders = addResponder(h.Responders, p.From)
-		if p.TTL == hops && p.Kind == tracer.KindEchoReply {
+		if p.TTL == hops && p.Kind == tracer.KindReached {
 			in.Dest.Replies++
 			dest = append(dest, p.RTT)
 		}

@@ -31,7 +31,13 @@ type runner struct {
 
 func newRunner(t config.Target, ev *enrich.Target, logger log.Logger) *runner {
 	r := &runner{cfg: t, state: pathstate.NewState(), ev: ev, logger: logger}
+	method, err := tracer.MethodByName(t.Protocol)
+	if err != nil {
+		method = tracer.ICMP // config validated the protocol
+	}
 	s := tracer.Schedule{
+		Method:   method,
+		Port:     uint16(t.Port),
 		Interval: t.Interval,
 		Offset:   startOffset(t.Name, t.Interval),
 		Rounds:   t.Probes,

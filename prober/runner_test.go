@@ -25,7 +25,7 @@ func result(dst netip.Addr, rounds int, hops ...netip.Addr) tracer.Result {
 			if h.IsValid() {
 				p.Kind, p.From = tracer.KindTimeExceeded, h
 				if h == dst {
-					p.Kind = tracer.KindEchoReply
+					p.Kind = tracer.KindReached
 				}
 				p.RTT = time.Duration(j+1) * time.Millisecond
 			}

@@ -10,11 +10,12 @@ import (
 // ErrNoSocket is returned when a probe's family has no open socket.
 var ErrNoSocket = errors.New("no socket open for this address family")
 
-// probeKey identifies an in-flight probe: the destination (the sender of an
-// Echo Reply or the destination in the quoted header of an error) and the
-// Echo identifier and sequence number.
+// probeKey identifies an in-flight probe: the destination (the sender of a
+// direct answer, or the destination in the quoted header of an error), the
+// protocol, the flow identifier and the sequence number.
 type probeKey struct {
 	dst     netip.Addr
+	proto   uint8
 	id, seq uint16
 }
 
@@ -67,8 +68,10 @@ type job struct {
 // send times come from the injected clock, so tests drive it with a fake
 // clock and a fake socket, without privileges or sleeps.
 type core struct {
-	conns    [2]PacketConn // [0] IPv4, [1] IPv6
-	now      func() time.Time
+	conns [2][nSocks]PacketConn // by family ([0] IPv4, [1] IPv6) and socket kind
+	now   func() time.Time
+	// route returns the source address of the route to dst.
+	route    func(dst netip.Addr) (netip.Addr, error)
 	inflight map[probeKey]inflight
 	events   timeline
 	ids      idTable
@@ -77,20 +80,23 @@ type core struct {
 	// goroutine off the loop.
 	deliver func(*Target, Result)
 	// waiting holds, per family, rounds past their deadline whose probes
-	// are given up only once the socket has been drained up to then.
+	// are given up only once every receiving socket of the family has been
+	// drained up to then; marks are the sockets' latest watermarks.
 	waiting [2][]*round
-	woken   [2]bool
-	buf     [EchoLen]byte
+	woken   [2][nSocks]bool
+	marks   [2][nSocks]time.Time
+	buf     [64]byte
 }
 
 // drainGrace bounds how long expired probes wait for a drain watermark; a
 // socket that gives none (it should not happen) only delays the results.
 const drainGrace = 2 * time.Second
 
-func newCore(conn4, conn6 PacketConn, now func() time.Time, stats *counters, deliver func(*Target, Result)) *core {
+func newCore(conns [2][nSocks]PacketConn, now func() time.Time, stats *counters, deliver func(*Target, Result)) *core {
 	return &core{
-		conns:    [2]PacketConn{conn4, conn6},
+		conns:    conns,
 		now:      now,
+		route:    routeSource,
 		inflight: make(map[probeKey]inflight),
 		ids:      idTable{},
 		stats:    stats,
@@ -156,19 +162,20 @@ func (c *core) sendRound(at time.Time, j *job) {
 		return
 	}
 	s := j.target.sched
-	dst := j.flow.dst
+	f := j.flow
+	dst := f.dst
 	rd := &round{job: j, index: j.next}
 	j.next++
 	j.reached = append(j.reached, false)
 	limit := j.limit()
-	conn := c.conns[family(dst)]
+	conn := c.conns[family(dst)][f.method.sock()]
+	proto := f.method.proto(dst.Is6())
 	rd.keys = make([]probeKey, 0, limit)
 	var last time.Time
 	for ttl := 1; ttl <= limit; ttl++ {
-		seq := j.flow.seq
-		j.flow.seq++
+		seq := f.nextSeq()
 		p := Probe{Round: rd.index, TTL: ttl, ReplyTTL: -1}
-		b := MarshalEcho(dst.Is6(), j.flow.id, seq, c.buf[:])
+		b := f.method.build(f, seq, c.buf[:])
 		sent := c.now()
 		if err := conn.WriteTo(b, dst, s.Src, ttl); err != nil {
 			c.stats.sendErrors.Add(1)
@@ -179,7 +186,7 @@ func (c *core) sendRound(at time.Time, j *job) {
 		}
 		last = sent
 		c.stats.sent.Add(1)
-		key := probeKey{dst: dst, id: j.flow.id, seq: seq}
+		key := probeKey{dst: dst, proto: proto, id: f.id, seq: seq}
 		if old, ok := c.inflight[key]; ok && !old.lost {
 			// The 16-bit sequence wrapped onto a probe still waiting:
 			// that one can no longer be told apart, so it is lost.
@@ -208,11 +215,15 @@ func (c *core) sendRound(at time.Time, j *job) {
 // when the reply answers no live probe.
 func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) bool {
 	dst := r.Dst
-	if r.Kind == KindEchoReply {
-		dst = from
+	if !dst.IsValid() {
+		dst = from // a direct answer comes from the destination
 	}
-	key := probeKey{dst: dst, id: r.ID, seq: r.Seq}
+	key := probeKey{dst: dst, proto: r.Proto, id: r.ID, seq: r.Seq}
 	in, ok := c.inflight[key]
+	if ok && r.Port != in.job.flow.port {
+		ok = false // another flow's destination port: not ours
+		in = inflight{}
+	}
 	if !ok || in.job.cancelled || in.job.target.removed {
 		if ok {
 			delete(c.inflight, key)
@@ -238,9 +249,10 @@ func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) 
 	c.stats.replies.Add(1)
 	j.pending--
 	p := &j.res.Probes[in.idx]
-	p.Kind, p.Code, p.From, p.ReplyTTL, p.RTT = r.Kind, r.Code, from, replyTTL, rtt
-	switch r.Kind {
-	case KindEchoReply, KindDestUnreachable:
+	kind := j.flow.method.outcome(r, j.flow, from)
+	p.Kind, p.Code, p.From, p.ReplyTTL, p.RTT = kind, r.Code, from, replyTTL, rtt
+	switch kind {
+	case KindReached, KindDestUnreachable:
 		j.reached[p.Round] = true
 		if j.minEnd == 0 || p.TTL < j.minEnd {
 			j.minEnd = p.TTL

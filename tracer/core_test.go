@@ -58,7 +58,7 @@ type harness struct {
 func newHarness() *harness {
 	h := &harness{now: t0, st: &counters{}}
 	h.fc = &fakeConn{h: h}
-	h.c = newCore(h.fc, nil, func() time.Time { return h.now }, h.st, func(_ *Target, r Result) { h.results = append(h.results, r) })
+	h.c = newCore([2][nSocks]PacketConn{{h.fc}}, func() time.Time { return h.now }, h.st, func(_ *Target, r Result) { h.results = append(h.results, r) })
 	return h
 }
 
@@ -69,15 +69,21 @@ func (h *harness) at(d time.Duration) {
 }
 
 // drain reports a watermark at the current time.
-func (h *harness) drain() { h.c.drained(h.now, 0, h.now) }
+func (h *harness) drain() {
+	for k, conn := range h.c.conns[0] {
+		if conn != nil && receives(sockKind(k)) {
+			h.c.drained(h.now, 0, sockKind(k), h.now)
+		}
+	}
+}
 
 // answer replies to w like a chain of `hops` routers ending at the
 // destination, as received by the kernel at rx and handled now.
 func (h *harness) answer(w write, hops int, rx time.Time) bool {
 	if w.ttl >= hops {
-		return h.c.reply(h.now, rx, Reply{Kind: KindEchoReply, ID: w.id, Seq: w.seq}, w.dst, 60)
+		return h.c.reply(h.now, rx, Reply{Kind: KindReached, Proto: protoICMP4, ID: w.id, Seq: w.seq}, w.dst, 60)
 	}
-	return h.c.reply(h.now, rx, Reply{Kind: KindTimeExceeded, Dst: w.dst, ID: w.id, Seq: w.seq}, hopIP(w.ttl), 64-w.ttl)
+	return h.c.reply(h.now, rx, Reply{Kind: KindTimeExceeded, Proto: protoICMP4, Dst: w.dst, ID: w.id, Seq: w.seq}, hopIP(w.ttl), 64-w.ttl)
 }
 
 // answerAll answers the writes from index `from` on, received 1ms after
@@ -205,21 +211,20 @@ func TestParisFlowConstantAndIdentifiersUniquePerDestination(t *testing.T) {
 	}
 	_ = b
 	// A table with every identifier but one taken towards a destination
-	// still hands out that one, and the same identifier towards another.
+	// still hands out that one.
 	tab := idTable{}
-	for i := 0; i < 1<<16-1; i++ {
-		tab[dstA] = map[uint16]struct{}{}
-	}
+	k := flowKey{dstA, protoICMP4}
+	tab[k] = map[uint16]struct{}{}
 	for i := 0; i < 1<<16; i++ {
 		if i != 4242 {
-			tab[dstA][uint16(i)] = struct{}{}
+			tab[k][uint16(i)] = struct{}{}
 		}
 	}
-	if id := tab.take(dstA); id != 4242 {
+	if id := tab.take(dstA, ICMP); id != 4242 {
 		t.Fatalf("took %d, want the only free 4242", id)
 	}
-	tab.release(dstA, 7)
-	if id := tab.take(dstA); id != 7 {
+	tab.release(dstA, ICMP, 7)
+	if id := tab.take(dstA, ICMP); id != 7 {
 		t.Fatalf("took %d after releasing 7, want 7", id)
 	}
 }
@@ -277,7 +282,7 @@ func TestExpiredProbesWaitForTheWatermark(t *testing.T) {
 	if len(h.results) != 0 {
 		t.Fatal("result delivered before the socket was drained up to the deadline")
 	}
-	h.c.drained(h.now, 0, t0.Add(999*time.Millisecond)) // a watermark before the deadline
+	h.c.drained(h.now, 0, sockICMP, t0.Add(999*time.Millisecond)) // a watermark before the deadline
 	if len(h.results) != 0 {
 		t.Fatal("a watermark before the deadline gave the probes up")
 	}
@@ -287,7 +292,7 @@ func TestExpiredProbesWaitForTheWatermark(t *testing.T) {
 	if len(h.results) != 0 {
 		t.Fatal("result delivered before a watermark reached the deadline")
 	}
-	h.c.drained(h.now, 0, t0.Add(time.Second))
+	h.c.drained(h.now, 0, sockICMP, t0.Add(time.Second))
 	if len(h.results) != 1 {
 		t.Fatal("a watermark at the deadline did not finish the interval")
 	}
@@ -331,7 +336,7 @@ func TestRemoveStopsAtOnce(t *testing.T) {
 	if len(h.results) == 0 {
 		t.Fatal("the other target stopped too")
 	}
-	if _, ok := h.c.ids[dstA]; ok {
+	if _, ok := h.c.ids[flowKey{dstA, protoICMP4}]; ok {
 		t.Fatal("removed target's identifier not released")
 	}
 	aReplies := 0

@@ -34,14 +34,19 @@ type Stats struct {
 
 type counters struct {
 	sent, replies, sendErrors, unmatched, late, malformed, noSocket atomic.Uint64
-	drops                                                           [2]atomic.Uint64
+	drops                                                           [2][nSocks]atomic.Uint64
 }
 
 // Options configure an Engine.
 type Options struct {
-	// Conn4 and Conn6 are the shared sockets of each family; either may be
-	// nil, and targets of that family are then not traced.
+	// Conn4 and Conn6 are the shared ICMP sockets of each family; either
+	// may be nil, and targets of that family are then not traced. They
+	// send ICMP probes and receive every ICMP reply.
 	Conn4, Conn6 PacketConn
+	// UDP4, UDP6 send UDP probes; TCP4, TCP6 send TCP probes and receive
+	// the destination's SYN-ACK and RST. Any may be nil: targets of that
+	// protocol and family are then not traced.
+	UDP4, UDP6, TCP4, TCP6 PacketConn
 	// Now is the clock; it must carry a monotonic reading (time.Now does).
 	// Default time.Now.
 	Now func() time.Time
@@ -53,6 +58,7 @@ type incoming struct {
 	ttl     int
 	at      time.Time
 	fam     int
+	sock    sockKind
 	drained bool
 }
 
@@ -133,25 +139,39 @@ func (e *Engine) Stats() Stats {
 		Unmatched:   e.stats.unmatched.Load(),
 		Late:        e.stats.late.Load(),
 		Malformed:   e.stats.malformed.Load(),
-		SocketDrops: e.stats.drops[0].Load() + e.stats.drops[1].Load(),
+		SocketDrops: e.socketDrops(),
 		NoSocket:    e.stats.noSocket.Load(),
 	}
+}
+
+func (e *Engine) socketDrops() uint64 {
+	var n uint64
+	for fam := range e.stats.drops {
+		for k := range e.stats.drops[fam] {
+			n += e.stats.drops[fam][k].Load()
+		}
+	}
+	return n
 }
 
 // Run drives the engine until ctx ends, then closes the sockets.
 func (e *Engine) Run(ctx context.Context) error {
 	defer close(e.stopped)
-	c := newCore(e.opts.Conn4, e.opts.Conn6, e.now, &e.stats, func(t *Target, r Result) { e.out.push(t, r) })
+	o := e.opts
+	conns := [2][nSocks]PacketConn{{o.Conn4, o.UDP4, o.TCP4}, {o.Conn6, o.UDP6, o.TCP6}}
+	c := newCore(conns, e.now, &e.stats, func(t *Target, r Result) { e.out.push(t, r) })
 	var wg sync.WaitGroup
-	for i, conn := range c.conns {
-		if conn == nil {
-			continue
+	for fam := range conns {
+		for k, conn := range conns[fam] {
+			if conn == nil || !receives(sockKind(k)) {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.read(ctx, conn, fam, sockKind(k))
+			}()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e.read(ctx, conn, i)
-		}()
 	}
 	wg.Add(1)
 	go func() {
@@ -159,9 +179,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.out.run(ctx)
 	}()
 	defer func() {
-		for _, conn := range c.conns {
-			if conn != nil {
-				conn.Close()
+		for fam := range conns {
+			for _, conn := range conns[fam] {
+				if conn != nil {
+					conn.Close()
+				}
 			}
 		}
 		wg.Wait()
@@ -212,7 +234,7 @@ func (e *Engine) serve(c *core) {
 func (e *Engine) handle(c *core, p incoming) {
 	now := e.now()
 	if p.drained {
-		c.drained(now, p.fam, p.at)
+		c.drained(now, p.fam, p.sock, p.at)
 		return
 	}
 	c.reply(now, p.at, p.reply, p.from, p.ttl)
@@ -220,7 +242,11 @@ func (e *Engine) handle(c *core, p incoming) {
 
 // read decodes every packet of one socket and hands replies and drain
 // watermarks to the loop, in the order the socket gave them.
-func (e *Engine) read(ctx context.Context, conn PacketConn, fam int) {
+func (e *Engine) read(ctx context.Context, conn PacketConn, fam int, k sockKind) {
+	decode := func(b []byte, _ netip.Addr) (Reply, error) { return ParseReply(fam == 1, b) }
+	if k == sockTCP {
+		decode = func(b []byte, from netip.Addr) (Reply, error) { return parseTCPAnswer(fam == 1, b, from) }
+	}
 	buf := make([]byte, 1500)
 	for {
 		p, err := conn.ReadPacket(buf)
@@ -233,17 +259,17 @@ func (e *Engine) read(ctx context.Context, conn PacketConn, fam int) {
 			continue
 		}
 		if p.Drops > 0 {
-			e.stats.drops[fam].Store(uint64(p.Drops))
+			e.stats.drops[fam][k].Store(uint64(p.Drops))
 		}
 		var m incoming
 		if p.Drained {
-			m = incoming{drained: true, fam: fam, at: p.Time}
+			m = incoming{drained: true, fam: fam, sock: k, at: p.Time}
 		} else {
 			at := p.Time
 			if at.IsZero() {
 				at = e.now()
 			}
-			r, err := ParseReply(fam == 1, p.Data)
+			r, err := decode(p.Data, p.From)
 			switch {
 			case errors.Is(err, ErrNotReply), errors.Is(err, ErrNotOurProbe):
 				e.stats.unmatched.Add(1)

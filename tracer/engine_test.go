@@ -98,7 +98,7 @@ func TestEngineRunTracesThroughFakeSocket(t *testing.T) {
 		switch {
 		case p.TTL < 3 && (p.Kind != KindTimeExceeded || p.From != hopIP(p.TTL)):
 			t.Errorf("probe %+v: want Time Exceeded from %v", p, hopIP(p.TTL))
-		case p.TTL >= 3 && (p.Kind != KindEchoReply || p.From != dstA):
+		case p.TTL >= 3 && (p.Kind != KindReached || p.From != dstA):
 			t.Errorf("probe %+v: want Echo Reply from %v", p, dstA)
 		case p.RTT < 0 || p.ReplyTTL < 0:
 			t.Errorf("probe %+v: RTT and reply TTL must be set", p)

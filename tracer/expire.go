@@ -27,22 +27,49 @@ func (c *core) expire(rd *round) {
 	}
 	fam := family(j.flow.dst)
 	c.waiting[fam] = append(c.waiting[fam], rd)
-	c.wake(fam)
+	c.wakeAll(fam)
 	c.events.push(&event{at: rd.deadline.Add(drainGrace), kind: evForget, round: rd})
 }
 
-func (c *core) wake(fam int) {
-	if !c.woken[fam] {
-		c.woken[fam] = true
-		c.conns[fam].Wake()
+// receives reports whether sockets of kind k deliver replies (the UDP
+// socket only sends).
+func receives(k sockKind) bool { return k != sockUDP }
+
+// wakeAll asks every receiving socket of the family for a watermark.
+func (c *core) wakeAll(fam int) {
+	for k, conn := range c.conns[fam] {
+		if conn != nil && receives(sockKind(k)) && !c.woken[fam][k] {
+			c.woken[fam][k] = true
+			conn.Wake()
+		}
 	}
 }
 
-// drained handles a watermark of family fam's socket: every reply the
-// kernel received before w has been handled, so rounds whose deadline is
-// not after w are final.
-func (c *core) drained(now time.Time, fam int, w time.Time) {
-	c.woken[fam] = false
+// watermark is the time up to which every receiving socket of the family
+// has handed over its replies.
+func (c *core) watermark(fam int) time.Time {
+	var w time.Time
+	first := true
+	for k, conn := range c.conns[fam] {
+		if conn == nil || !receives(sockKind(k)) {
+			continue
+		}
+		if first || c.marks[fam][k].Before(w) {
+			w, first = c.marks[fam][k], false
+		}
+	}
+	return w
+}
+
+// drained handles a watermark of socket k of family fam: every reply that
+// socket received before w has been handled. Rounds whose deadline is not
+// after every receiving socket's watermark are final.
+func (c *core) drained(now time.Time, fam int, k sockKind, mark time.Time) {
+	c.woken[fam][k] = false
+	if mark.After(c.marks[fam][k]) {
+		c.marks[fam][k] = mark
+	}
+	w := c.watermark(fam)
 	keep := c.waiting[fam][:0]
 	for _, rd := range c.waiting[fam] {
 		if rd.final {
@@ -57,7 +84,7 @@ func (c *core) drained(now time.Time, fam int, w time.Time) {
 	clear(c.waiting[fam][len(keep):])
 	c.waiting[fam] = keep
 	if len(keep) > 0 {
-		c.wake(fam)
+		c.wakeAll(fam)
 	}
 }
 

@@ -30,7 +30,7 @@ func FuzzParseReply(f *testing.F) {
 			return
 		}
 		switch r.Kind {
-		case tracer.KindEchoReply:
+		case tracer.KindReached:
 			if r.Dst.IsValid() {
 				t.Errorf("echo reply with a quoted destination %v", r.Dst)
 			}

@@ -40,10 +40,12 @@ var payloadMarker = [6]byte{'t', 'r', 'x', 'p', 'r', 'b'}
 // Kind classifies a decoded reply.
 type Kind uint8
 
-// Kinds of reply. KindNone marks a probe that got no reply.
+// Kinds of reply. KindNone marks a probe that got no reply. KindReached is
+// the destination's own answer: an Echo Reply (icmp), a Port Unreachable
+// from the destination (udp), a SYN-ACK or RST (tcp).
 const (
 	KindNone Kind = iota
-	KindEchoReply
+	KindReached
 	KindTimeExceeded
 	KindDestUnreachable
 )
@@ -51,8 +53,8 @@ const (
 // String returns the kind's name as used in logs.
 func (k Kind) String() string {
 	switch k {
-	case KindEchoReply:
-		return "echo_reply"
+	case KindReached:
+		return "reached"
 	case KindTimeExceeded:
 		return "time_exceeded"
 	case KindDestUnreachable:
@@ -68,20 +70,26 @@ var (
 	ErrTruncated   = errors.New("packet truncated")
 	ErrNotReply    = errors.New("not an ICMP message the tracer handles")
 	ErrBadQuote    = errors.New("malformed quoted datagram")
-	ErrNotOurProbe = errors.New("quoted datagram is not an ICMP Echo Request")
+	ErrNotOurProbe = errors.New("quoted datagram is not a probe (ICMP Echo Request, UDP or TCP)")
 )
 
-// Reply is a decoded ICMP message that may answer a probe.
+// Reply is a decoded message that may answer a probe.
 type Reply struct {
 	Kind Kind
 	// Code is the ICMP code (the reason, for Destination Unreachable).
 	Code uint8
 	// Dst is the destination of the probe, read from the quoted IP header
-	// of an error. It is invalid for an Echo Reply, whose sender is the
-	// destination.
+	// of an error. It is invalid for a direct answer (Echo Reply, TCP
+	// SYN-ACK or RST), whose sender is the destination.
 	Dst netip.Addr
-	// ID and Seq are the Echo identifier and sequence number of the probe.
-	ID, Seq uint16
+	// Proto is the IP protocol of the probe: ICMP (1 or 58), UDP or TCP.
+	Proto uint8
+	// ID is the probe's flow: the Echo identifier, or the source port of a
+	// UDP or TCP probe. Port is the destination port (0 for ICMP).
+	ID, Port uint16
+	// Seq tells the probes of a flow apart: the Echo sequence number, the
+	// UDP checksum, or the low 16 bits of the TCP sequence number.
+	Seq uint16
 }
 
 // MarshalEcho writes an Echo Request with identifier id and sequence number
@@ -107,19 +115,22 @@ func MarshalEcho(v6 bool, id, seq uint16, buf []byte) []byte {
 }
 
 // ParseReply decodes an ICMP message as the kernel delivers it on a raw
-// ICMP socket (without the outer IP header). It accepts Echo Reply, Time
-// Exceeded and Destination Unreachable; an error quoting anything but an
-// ICMP Echo Request is rejected with ErrNotOurProbe.
+// ICMP socket (without the outer IP header). It accepts Echo Reply, and
+// Time Exceeded and Destination Unreachable quoting an ICMP Echo Request,
+// a UDP datagram or a TCP segment; an error quoting anything else is
+// rejected with ErrNotOurProbe.
 func ParseReply(v6 bool, b []byte) (Reply, error) {
 	if len(b) < icmpHeaderLen {
 		return Reply{}, ErrTruncated
 	}
 	typ, code := b[0], b[1]
-	var r Reply
-	r.Code = code
+	r := Reply{Code: code, Proto: protoICMP4}
+	if v6 {
+		r.Proto = protoICMP6
+	}
 	switch {
 	case !v6 && typ == icmp4EchoReply, v6 && typ == icmp6EchoReply:
-		r.Kind = KindEchoReply
+		r.Kind = KindReached
 		r.ID = binary.BigEndian.Uint16(b[4:])
 		r.Seq = binary.BigEndian.Uint16(b[6:])
 		return r, nil
@@ -130,54 +141,56 @@ func ParseReply(v6 bool, b []byte) (Reply, error) {
 	default:
 		return Reply{}, ErrNotReply
 	}
-	dst, inner, err := parseQuote(v6, b[icmpHeaderLen:])
+	dst, proto, inner, err := parseQuote(v6, b[icmpHeaderLen:])
 	if err != nil {
 		return Reply{}, err
 	}
-	want := byte(icmp4EchoRequest)
-	if v6 {
-		want = icmp6EchoRequest
-	}
-	if inner[0] != want {
+	r.Dst, r.Proto = dst, proto
+	switch proto {
+	case protoICMP4, protoICMP6:
+		want := byte(icmp4EchoRequest)
+		if v6 {
+			want = icmp6EchoRequest
+		}
+		if (proto == protoICMP6) != v6 || inner[0] != want {
+			return Reply{}, ErrNotOurProbe
+		}
+		r.ID = binary.BigEndian.Uint16(inner[4:])
+		r.Seq = binary.BigEndian.Uint16(inner[6:])
+	case protoUDP:
+		r.ID, r.Port, r.Seq = binary.BigEndian.Uint16(inner[0:]), binary.BigEndian.Uint16(inner[2:]), binary.BigEndian.Uint16(inner[6:])
+	case protoTCP:
+		r.ID, r.Port, r.Seq = binary.BigEndian.Uint16(inner[0:]), binary.BigEndian.Uint16(inner[2:]), binary.BigEndian.Uint16(inner[6:])
+	default:
 		return Reply{}, ErrNotOurProbe
 	}
-	r.Dst = dst
-	r.ID = binary.BigEndian.Uint16(inner[4:])
-	r.Seq = binary.BigEndian.Uint16(inner[6:])
 	return r, nil
 }
 
 // parseQuote reads the IP header quoted in an ICMP error and returns the
-// original destination and at least the first 8 bytes of the quoted ICMP
-// message. RFC 792 guarantees 8 bytes after the quoted IPv4 header; RFC 4443
-// quotes as much as fits.
-func parseQuote(v6 bool, q []byte) (netip.Addr, []byte, error) {
+// original destination, the protocol, and at least the first 8 bytes of
+// the quoted transport header: all RFC 792 guarantees for IPv4; RFC 4443
+// quotes as much as fits. A quoted IPv6 packet with extension headers is
+// not one of ours (our probes carry none).
+func parseQuote(v6 bool, q []byte) (netip.Addr, byte, []byte, error) {
 	if v6 {
-		if len(q) < ipv6Len+icmpHeaderLen {
-			return netip.Addr{}, nil, ErrTruncated
+		if len(q) < ipv6Len+transportQuoteLen {
+			return netip.Addr{}, 0, nil, ErrTruncated
 		}
 		if q[0]>>4 != 6 {
-			return netip.Addr{}, nil, ErrBadQuote
+			return netip.Addr{}, 0, nil, ErrBadQuote
 		}
-		if q[6] != protoICMP6 {
-			return netip.Addr{}, nil, ErrNotOurProbe
-		}
-		dst := netip.AddrFrom16([16]byte(q[24:40]))
-		return dst, q[ipv6Len:], nil
+		return netip.AddrFrom16([16]byte(q[24:40])), q[6], q[ipv6Len:], nil
 	}
-	if len(q) < ipv4Min+icmpHeaderLen {
-		return netip.Addr{}, nil, ErrTruncated
+	if len(q) < ipv4Min+transportQuoteLen {
+		return netip.Addr{}, 0, nil, ErrTruncated
 	}
 	ihl, err := ipv4HeaderLen(q)
 	if err != nil {
-		return netip.Addr{}, nil, err
+		return netip.Addr{}, 0, nil, err
 	}
-	if len(q) < ihl+icmpHeaderLen {
-		return netip.Addr{}, nil, ErrTruncated
+	if len(q) < ihl+transportQuoteLen {
+		return netip.Addr{}, 0, nil, ErrTruncated
 	}
-	if q[9] != protoICMP4 {
-		return netip.Addr{}, nil, ErrNotOurProbe
-	}
-	dst := netip.AddrFrom4([4]byte(q[16:20]))
-	return dst, q[ihl:], nil
+	return netip.AddrFrom4([4]byte(q[16:20])), q[9], q[ihl:], nil
 }

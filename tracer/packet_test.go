@@ -100,8 +100,10 @@ func TestParseReply(t *testing.T) {
 	opts := ipv4Header(src4, dst4, 1, 1, len(echo4)+4)
 	opts[0] = 0x46
 	opts = append(append(opts, 1, 1, 1, 0), echo4...)
-	udp4 := append(ipv4Header(src4, dst4, 17, 1, 8), make([]byte, 8)...)
-	udp6 := append(ipv6Header(src6, dst6, 17, 1, 8), make([]byte, 8)...)
+	udp4 := append(ipv4Header(src4, dst4, 17, 1, 8), 0xf0, 0x01, 0x82, 0x9a, 0, 16, 0x12, 0x34)
+	udp6 := append(ipv6Header(src6, dst6, 17, 1, 8), 0xf0, 0x01, 0x82, 0x9a, 0, 16, 0x12, 0x34)
+	tcp4 := append(ipv4Header(src4, dst4, 6, 1, 8), 0xf0, 0x02, 0x01, 0xbb, 0xaa, 0xbb, 0x56, 0x78)
+	gre4 := append(ipv4Header(src4, dst4, 47, 1, 8), make([]byte, 8)...)
 	reqQuoted := append(ipv4Header(src4, dst4, 1, 1, 8), 0, 0, 0, 0, 0xbe, 0xef, 0, 7)
 
 	tests := []struct {
@@ -111,14 +113,14 @@ func TestParseReply(t *testing.T) {
 		want tracer.Reply
 		err  error
 	}{
-		{"v4 echo reply", false, reply4, tracer.Reply{Kind: tracer.KindEchoReply, ID: 0xbeef, Seq: 7}, nil},
-		{"v6 echo reply", true, reply6, tracer.Reply{Kind: tracer.KindEchoReply, ID: 0xbeef, Seq: 7}, nil},
-		{"v4 time exceeded", false, icmpError(11, 0, quoted4), tracer.Reply{Kind: tracer.KindTimeExceeded, Dst: dst4, ID: 0xbeef, Seq: 7}, nil},
-		{"v6 time exceeded", true, icmpError(3, 0, quoted6), tracer.Reply{Kind: tracer.KindTimeExceeded, Dst: dst6, ID: 0xbeef, Seq: 7}, nil},
-		{"v4 dest unreachable", false, icmpError(3, 1, quoted4), tracer.Reply{Kind: tracer.KindDestUnreachable, Code: 1, Dst: dst4, ID: 0xbeef, Seq: 7}, nil},
-		{"v6 dest unreachable", true, icmpError(1, 3, quoted6), tracer.Reply{Kind: tracer.KindDestUnreachable, Code: 3, Dst: dst6, ID: 0xbeef, Seq: 7}, nil},
-		{"v4 quote with IP options", false, icmpError(11, 0, opts), tracer.Reply{Kind: tracer.KindTimeExceeded, Dst: dst4, ID: 0xbeef, Seq: 7}, nil},
-		{"v4 quote of 8 bytes only", false, icmpError(11, 0, quoted4[:28]), tracer.Reply{Kind: tracer.KindTimeExceeded, Dst: dst4, ID: 0xbeef, Seq: 7}, nil},
+		{"v4 echo reply", false, reply4, tracer.Reply{Kind: tracer.KindReached, Proto: 1, ID: 0xbeef, Seq: 7}, nil},
+		{"v6 echo reply", true, reply6, tracer.Reply{Kind: tracer.KindReached, Proto: 58, ID: 0xbeef, Seq: 7}, nil},
+		{"v4 time exceeded", false, icmpError(11, 0, quoted4), tracer.Reply{Kind: tracer.KindTimeExceeded, Dst: dst4, Proto: 1, ID: 0xbeef, Seq: 7}, nil},
+		{"v6 time exceeded", true, icmpError(3, 0, quoted6), tracer.Reply{Kind: tracer.KindTimeExceeded, Dst: dst6, Proto: 58, ID: 0xbeef, Seq: 7}, nil},
+		{"v4 dest unreachable", false, icmpError(3, 1, quoted4), tracer.Reply{Kind: tracer.KindDestUnreachable, Code: 1, Dst: dst4, Proto: 1, ID: 0xbeef, Seq: 7}, nil},
+		{"v6 dest unreachable", true, icmpError(1, 3, quoted6), tracer.Reply{Kind: tracer.KindDestUnreachable, Code: 3, Dst: dst6, Proto: 58, ID: 0xbeef, Seq: 7}, nil},
+		{"v4 quote with IP options", false, icmpError(11, 0, opts), tracer.Reply{Kind: tracer.KindTimeExceeded, Dst: dst4, Proto: 1, ID: 0xbeef, Seq: 7}, nil},
+		{"v4 quote of 8 bytes only", false, icmpError(11, 0, quoted4[:28]), tracer.Reply{Kind: tracer.KindTimeExceeded, Dst: dst4, Proto: 1, ID: 0xbeef, Seq: 7}, nil},
 		{"empty", false, nil, tracer.Reply{}, tracer.ErrTruncated},
 		{"short header", true, []byte{129, 0, 0}, tracer.Reply{}, tracer.ErrTruncated},
 		{"v4 echo request is not a reply", false, echo4, tracer.Reply{}, tracer.ErrNotReply},
@@ -131,8 +133,11 @@ func TestParseReply(t *testing.T) {
 		{"v4 quote IHL too small", false, icmpError(11, 0, append([]byte{0x44}, quoted4[1:]...)), tracer.Reply{}, tracer.ErrBadQuote},
 		{"v4 IHL beyond data", false, icmpError(11, 0, append([]byte{0x4f}, quoted4[1:]...)), tracer.Reply{}, tracer.ErrTruncated},
 		{"v6 quote not IPv6", true, icmpError(3, 0, append([]byte{0x45}, quoted6[1:]...)), tracer.Reply{}, tracer.ErrBadQuote},
-		{"v4 quoted UDP", false, icmpError(11, 0, udp4), tracer.Reply{}, tracer.ErrNotOurProbe},
-		{"v6 quoted UDP", true, icmpError(3, 0, udp6), tracer.Reply{}, tracer.ErrNotOurProbe},
+		{"v4 quoted UDP", false, icmpError(11, 0, udp4), tracer.Reply{Kind: tracer.KindTimeExceeded, Dst: dst4, Proto: 17, ID: 0xf001, Port: 33434, Seq: 0x1234}, nil},
+		{"v6 quoted UDP port unreachable", true, icmpError(1, 4, udp6), tracer.Reply{Kind: tracer.KindDestUnreachable, Code: 4, Dst: dst6, Proto: 17, ID: 0xf001, Port: 33434, Seq: 0x1234}, nil},
+		{"v4 quoted TCP", false, icmpError(11, 0, tcp4), tracer.Reply{Kind: tracer.KindTimeExceeded, Dst: dst4, Proto: 6, ID: 0xf002, Port: 443, Seq: 0x5678}, nil},
+		{"v4 quoted GRE", false, icmpError(11, 0, gre4), tracer.Reply{}, tracer.ErrNotOurProbe},
+		{"v6 quoted ICMPv4 echo", true, icmpError(3, 0, append(ipv6Header(src6, dst6, 1, 1, len(echo4)), echo4...)), tracer.Reply{}, tracer.ErrNotOurProbe},
 		{"v4 quoted echo reply", false, icmpError(11, 0, reqQuoted), tracer.Reply{}, tracer.ErrNotOurProbe},
 	}
 	for _, tc := range tests {
@@ -158,10 +163,10 @@ func TestRealReplies(t *testing.T) {
 		kind tracer.Kind
 		dst  string
 	}{
-		{"v4_echo_reply.bin", false, tracer.KindEchoReply, ""},
+		{"v4_echo_reply.bin", false, tracer.KindReached, ""},
 		{"v4_time_exceeded.bin", false, tracer.KindTimeExceeded, "198.18.2.2"},
 		{"v4_dest_unreachable.bin", false, tracer.KindDestUnreachable, "198.18.9.9"},
-		{"v6_echo_reply.bin", true, tracer.KindEchoReply, ""},
+		{"v6_echo_reply.bin", true, tracer.KindReached, ""},
 		{"v6_time_exceeded.bin", true, tracer.KindTimeExceeded, "2001:db8:2::2"},
 		{"v6_dest_unreachable.bin", true, tracer.KindDestUnreachable, "2001:db8:9::9"},
 	}

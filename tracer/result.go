@@ -8,7 +8,13 @@ import (
 // Schedule is how one target is traced. It is fixed for the target's
 // lifetime: a changed configuration is a new target.
 type Schedule struct {
-	// Src is the source address; invalid means the kernel chooses.
+	// Method is the probe protocol; nil means ICMP.
+	Method Method
+	// Port is the destination port of UDP and TCP probes; 0 means the
+	// method's default.
+	Port uint16
+	// Src is the source address; invalid means the kernel chooses (for
+	// UDP and TCP, the address of the route to the destination).
 	Src netip.Addr
 	// Interval is the time between interval starts; each interval's rounds
 	// are spread over it.

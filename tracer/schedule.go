@@ -1,6 +1,10 @@
 package tracer
 
-import "time"
+import (
+	"math/rand/v2"
+	"net/netip"
+	"time"
+)
 
 // add schedules a target's first interval at now + its offset.
 func (c *core) add(now time.Time, t *Target) {
@@ -20,8 +24,8 @@ func (c *core) remove(t *Target) {
 		t.job.cancelled = true
 		t.job = nil
 	}
-	if t.flow.dst.IsValid() {
-		c.ids.release(t.flow.dst, t.flow.id)
+	if t.flow != nil {
+		c.ids.release(t.flow.dst, t.flow.method, t.flow.id)
 	}
 }
 
@@ -39,23 +43,49 @@ func (c *core) startInterval(at, now time.Time, t *Target) {
 	if !dst.IsValid() {
 		return
 	}
-	if c.conns[family(dst)] == nil {
+	m := t.method()
+	if c.conns[family(dst)][m.sock()] == nil || c.conns[family(dst)][sockICMP] == nil {
 		c.stats.noSocket.Add(1)
 		return
 	}
-	if t.flow.dst != dst {
-		if t.flow.dst.IsValid() {
-			c.ids.release(t.flow.dst, t.flow.id)
+	if t.flow == nil || t.flow.dst != dst {
+		if !c.newFlow(t, dst, m) {
+			return
 		}
-		t.flow = flow{dst: dst, id: c.ids.take(dst), seq: randSeq()}
 	}
-	j := &job{target: t, flow: &t.flow}
+	j := &job{target: t, flow: t.flow}
 	j.res.Dst = dst
 	j.res.Start = at
 	j.res.Hint = int(t.hint.Load())
 	t.job = j
 	c.events.push(&event{at: at, kind: evRound, job: j})
 	c.events.push(&event{at: at.Add(t.sched.Interval), kind: evFinish, job: j})
+}
+
+// newFlow gives t a flow towards dst, releasing its old one. UDP and TCP
+// flows need the source address their checksums cover: the configured
+// one, or the address of the route to dst. It reports false (and counts a
+// send error) when there is no route.
+func (c *core) newFlow(t *Target, dst netip.Addr, m Method) bool {
+	src := t.sched.Src
+	if !src.IsValid() && m.sock() != sockICMP {
+		a, err := c.route(dst)
+		if err != nil {
+			c.stats.sendErrors.Add(1)
+			return false
+		}
+		src = a
+	}
+	if t.flow != nil {
+		c.ids.release(t.flow.dst, t.flow.method, t.flow.id)
+	}
+	port := t.sched.Port
+	if port == 0 {
+		port = m.DefaultPort()
+	}
+	// A new object: jobs of the old address keep theirs.
+	t.flow = &flow{method: m, dst: dst, src: src, port: port, id: c.ids.take(dst, m), seq: randSeq(), seqHigh: rand.Uint32() >> 16}
+	return true
 }
 
 // maybeFinish delivers the job's result once its span is over and no probe

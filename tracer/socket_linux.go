@@ -51,9 +51,42 @@ type rawConn struct {
 // engine never sees the host's other ICMP traffic. It wraps ErrPermission
 // when the process lacks CAP_NET_RAW.
 func ListenICMP(v6 bool) (PacketConn, error) {
-	domain, proto, name := unix.AF_INET, unix.IPPROTO_ICMP, "ip4:icmp"
+	proto, name := unix.IPPROTO_ICMP, "ip4:icmp"
 	if v6 {
-		domain, proto, name = unix.AF_INET6, unix.IPPROTO_ICMPV6, "ip6:ipv6-icmp"
+		proto, name = unix.IPPROTO_ICMPV6, "ip6:ipv6-icmp"
+	}
+	return listenRaw(v6, proto, name, func(fd int) error { return icmpFilter(fd, v6) })
+}
+
+// ListenUDP opens the raw UDP socket of one family that sends UDP probes.
+// It receives nothing: a socket filter drops every datagram (the probes'
+// answers are ICMP, read by the ICMP socket).
+func ListenUDP(v6 bool) (PacketConn, error) {
+	name := "ip4:udp"
+	if v6 {
+		name = "ip6:udp"
+	}
+	return listenRaw(v6, unix.IPPROTO_UDP, name, func(fd int) error { return attachFilter(fd, dropAll) })
+}
+
+// ListenTCP opens the raw TCP socket of one family that sends SYN probes
+// and receives the destination's SYN-ACK and RST. A socket filter passes
+// only SYN-ACK and RST segments to the flows' port range, so the host's
+// own TCP traffic is not copied to the exporter.
+func ListenTCP(v6 bool) (PacketConn, error) {
+	name := "ip4:tcp"
+	if v6 {
+		name = "ip6:tcp"
+	}
+	return listenRaw(v6, unix.IPPROTO_TCP, name, func(fd int) error { return attachFilter(fd, tcpAnswers(v6)) })
+}
+
+// listenRaw opens a non-blocking raw socket of one family and protocol,
+// with receive timestamps, and applies filter.
+func listenRaw(v6 bool, proto int, name string, filter func(fd int) error) (PacketConn, error) {
+	domain := unix.AF_INET
+	if v6 {
+		domain = unix.AF_INET6
 	}
 	fd, err := unix.Socket(domain, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
 	if err != nil {
@@ -65,6 +98,10 @@ func ListenICMP(v6 bool) (PacketConn, error) {
 	if err := setupRaw(fd, v6); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("set up %s socket: %w", name, err)
+	}
+	if err := filter(fd); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("set up %s socket filter: %w", name, err)
 	}
 	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
@@ -81,6 +118,15 @@ func setupRaw(fd int, v6 bool) error {
 	}
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1) // drop counts are informative only
 	if v6 {
+		return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1)
+	}
+	return nil
+}
+
+// icmpFilter lets only Echo Reply, Time Exceeded and Destination
+// Unreachable through to the ICMP socket.
+func icmpFilter(fd int, v6 bool) error {
+	if v6 {
 		var f unix.ICMPv6Filter
 		for i := range f.Data {
 			f.Data[i] = 0xffffffff // a set bit blocks the type
@@ -91,7 +137,7 @@ func setupRaw(fd int, v6 bool) error {
 		if err := unix.SetsockoptICMPv6Filter(fd, unix.IPPROTO_ICMPV6, unix.ICMPV6_FILTER, &f); err != nil {
 			return fmt.Errorf("ICMPV6_FILTER: %w", err)
 		}
-		return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1)
+		return nil
 	}
 	mask := ^uint32(1<<icmp4EchoReply | 1<<icmp4DestUnreachable | 1<<icmp4TimeExceeded)
 	if err := unix.SetsockoptInt(fd, unix.SOL_RAW, unix.ICMP_FILTER, int(int32(mask))); err != nil {

@@ -41,7 +41,7 @@ func TestRawSocketOnLoopback(t *testing.T) {
 			}
 			after := time.Now()
 			r, err := ParseReply(tc.v6, p.Data)
-			if err != nil || r.Kind != KindEchoReply || r.ID != 0x7e57 || r.Seq != 1 || p.From != dst {
+			if err != nil || r.Kind != KindReached || r.ID != 0x7e57 || r.Seq != 1 || p.From != dst {
 				t.Fatalf("reply %+v from %v (%v), want our Echo Reply from %v", r, p.From, err, dst)
 			}
 			if p.Time.IsZero() || p.Time.Before(before.Round(0)) || p.Time.After(after.Round(0)) {

@@ -1,7 +1,6 @@
 package tracer
 
 import (
-	"math/rand/v2"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -18,10 +17,18 @@ type Target struct {
 	gone  atomic.Bool // removed: results still queued are dropped
 
 	// Owned by the engine's loop.
-	flow    flow
+	flow    *flow // the flow to the current address; nil before the first
 	removed bool
 	start   time.Time // start of the next interval
 	job     *job      // the interval in progress, if any
+}
+
+// method is the target's probe method (ICMP unless the schedule says).
+func (t *Target) method() Method {
+	if t.sched.Method == nil {
+		return ICMP
+	}
+	return t.sched.Method
 }
 
 // NewTarget returns a target to trace on schedule s; done receives every
@@ -47,41 +54,81 @@ func (t *Target) Addr() netip.Addr {
 // replies show the path is longer.
 func (t *Target) SetHint(hops int) { t.hint.Store(int32(hops)) }
 
-// flow is a target's Paris flow to one destination: every probe carries the
-// same ICMP identifier and checksum; the sequence number tells them apart.
+// flow is a target's Paris flow to one destination: every probe keeps the
+// same addresses, protocol, identifier (ICMP identifier or source port)
+// and destination port; the sequence number tells them apart.
 type flow struct {
+	method  Method
 	dst     netip.Addr
+	src     netip.Addr // the source address (UDP and TCP checksums cover it)
+	port    uint16     // destination port (UDP, TCP)
 	id, seq uint16
+	seqHigh uint32 // TCP: the constant high half of the sequence number
 }
 
-// idTable hands out ICMP identifiers that are unique per destination (the
-// probe key includes the destination, so two targets only need distinct
-// identifiers when they trace the same address). Identifiers are random, so
-// two exporters on one host rarely pick the same one for a destination.
-type idTable map[netip.Addr]map[uint16]struct{}
-
-// take returns a random identifier not in use towards dst.
-func (ids idTable) take(dst netip.Addr) uint16 {
-	used := ids[dst]
-	if used == nil {
-		used = map[uint16]struct{}{}
-		ids[dst] = used
-	}
+// nextSeq returns the flow's next usable sequence number.
+func (f *flow) nextSeq() uint16 {
 	for {
-		id := uint16(rand.Uint32())
-		if _, ok := used[id]; !ok || len(used) >= 1<<16 {
-			used[id] = struct{}{}
-			return id
+		seq := f.seq
+		f.seq++
+		if f.method.validSeq(seq) {
+			return seq
 		}
 	}
 }
 
-// release frees an identifier towards dst.
-func (ids idTable) release(dst netip.Addr, id uint16) {
-	if used := ids[dst]; used != nil {
+// flowKey is what a flow identifier must be unique within: the probe key
+// includes the destination and protocol, so two targets only need
+// distinct identifiers when they trace the same address the same way.
+type flowKey struct {
+	dst   netip.Addr
+	proto uint8
+}
+
+// idTable hands out flow identifiers unique per destination and protocol.
+// They are random, so two exporters on one host rarely pick the same one.
+type idTable map[flowKey]map[uint16]struct{}
+
+// take returns a random identifier of method m not in use towards dst.
+func (ids idTable) take(dst netip.Addr, m Method) uint16 {
+	k := flowKey{dst, m.proto(dst.Is6())}
+	used := ids[k]
+	if used == nil {
+		used = map[uint16]struct{}{}
+		ids[k] = used
+	}
+	for tries := 0; tries < 64; tries++ {
+		if id := m.newFlowID(); !has(used, id) {
+			used[id] = struct{}{}
+			return id
+		}
+	}
+	// Crowded: scan the method's identifiers from a random one.
+	lo, hi := m.flowIDs()
+	n := int(hi) - int(lo) + 1
+	start := int(m.newFlowID()) - int(lo)
+	for i := 0; i < n; i++ {
+		id := lo + uint16((start+i)%n)
+		if !has(used, id) {
+			used[id] = struct{}{}
+			return id
+		}
+	}
+	return m.newFlowID() // every identifier is taken: share one
+}
+
+func has(set map[uint16]struct{}, id uint16) bool {
+	_, ok := set[id]
+	return ok
+}
+
+// release frees an identifier of method m towards dst.
+func (ids idTable) release(dst netip.Addr, m Method, id uint16) {
+	k := flowKey{dst, m.proto(dst.Is6())}
+	if used := ids[k]; used != nil {
 		delete(used, id)
 		if len(used) == 0 {
-			delete(ids, dst)
+			delete(ids, k)
 		}
 	}
 }

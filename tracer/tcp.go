@@ -157,3 +157,28 @@ func ParseTCPReply(v6 bool, seg []byte, src, dst netip.Addr) (TCPReply, error) {
 	}
 	return r, nil
 }
+
+// parseTCPAnswer decodes a segment read from the raw TCP socket as the
+// destination's answer to a SYN: a SYN-ACK or a RST with ACK, whose
+// acknowledgement number is the probe's sequence number plus one. Anything
+// else on the socket (the host's own traffic) is not a reply. The
+// checksum is not required to hold: a segment crossing a local veth may
+// carry a partial checksum, and matching relies on the flow's identity.
+func parseTCPAnswer(v6 bool, seg []byte, from netip.Addr) (Reply, error) {
+	if !from.IsValid() || from.Is6() != v6 {
+		return Reply{}, ErrNotReply
+	}
+	local := netip.IPv4Unspecified() // the checksum is not required to hold
+	if v6 {
+		local = netip.IPv6Unspecified()
+	}
+	tr, err := ParseTCPReply(v6, seg, from, local)
+	if err != nil && !errors.Is(err, ErrChecksum) {
+		return Reply{}, err
+	}
+	seq, ok := tr.ProbeSeq()
+	if !ok {
+		return Reply{}, ErrNotReply
+	}
+	return Reply{Kind: KindReached, Proto: protoTCP, ID: tr.DstPort, Port: tr.SrcPort, Seq: uint16(seq)}, nil
+}

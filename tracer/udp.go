@@ -89,29 +89,14 @@ func ParseUDPQuote(v6 bool, quote []byte) (dst netip.Addr, srcPort, dstPort, che
 // that it carries proto, and returns the original destination and at least
 // the first 8 bytes of the quoted transport header.
 func parseTransportQuote(v6 bool, q []byte, proto byte) (netip.Addr, []byte, error) {
-	if v6 {
-		if len(q) < ipv6Len+transportQuoteLen {
-			return netip.Addr{}, nil, ErrTruncated
-		}
-		if q[0]>>4 != 6 {
-			return netip.Addr{}, nil, ErrBadQuote
-		}
-		if q[6] != proto {
-			return netip.Addr{}, nil, ErrQuotedProtocol
-		}
-		return netip.AddrFrom16([16]byte(q[24:40])), q[ipv6Len:], nil
-	}
-	ihl, err := ipv4HeaderLen(q)
+	dst, p, h, err := parseQuote(v6, q)
 	if err != nil {
 		return netip.Addr{}, nil, err
 	}
-	if len(q) < ihl+transportQuoteLen {
-		return netip.Addr{}, nil, ErrTruncated
-	}
-	if q[9] != proto {
+	if p != proto {
 		return netip.Addr{}, nil, ErrQuotedProtocol
 	}
-	return netip.AddrFrom4([4]byte(q[16:20])), q[ihl:], nil
+	return dst, h, nil
 }
 
 // pseudoHeaderSum returns the ones' complement sum, unfolded, of the
