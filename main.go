@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -34,6 +35,7 @@ import (
 	"github.com/traceroute-exporter/traceroute_exporter/history"
 	"github.com/traceroute-exporter/traceroute_exporter/prober"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
+	pages "github.com/traceroute-exporter/traceroute_exporter/web"
 )
 
 const program = "traceroute_exporter"
@@ -57,6 +59,7 @@ func run() int {
 		storePath   = kingpin.Flag("storage.path", "File of the path history (paths and change events, kept across restarts). Empty disables persistence.").Default(history.DefaultPath).String()
 		maxChanges  = kingpin.Flag("storage.max-changes", "Change events kept per target (oldest dropped first).").Default(strconv.Itoa(history.DefaultMaxChanges)).Int()
 		retention   model.Duration
+		externalURL = kingpin.Flag("web.external-url", "The URL under which the exporter is reached (e.g. behind a reverse proxy), for links in pages and diagrams; as Prometheus's flag of the same name.").Default("").String()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, defaultListen)
 	)
 	kingpin.Flag("storage.retention", "How long path history is kept (e.g. 30d, 12h).").Default("30d").SetValue(&retention)
@@ -65,6 +68,12 @@ func run() int {
 	kingpin.Parse()
 	logger := newLogger(*logLevel, *logFormat)
 
+	if *externalURL != "" {
+		if u, err := url.Parse(*externalURL); err != nil || u.Scheme == "" || u.Host == "" {
+			fmt.Fprintf(os.Stderr, "%s: --web.external-url: %q is not an absolute URL\n", program, *externalURL)
+			return 1
+		}
+	}
 	if *configCheck {
 		c, err := config.Load(*configFile)
 		if err != nil {
@@ -126,7 +135,8 @@ func run() int {
 		hist = enr.store
 	}
 	apiHandler := api.New(apiSource{manager}, hist, logger)
-	srv := &http.Server{Handler: routes(reg, *metricsPath, reloader, apiHandler, logger), ReadHeaderTimeout: 10 * time.Second}
+	pagesHandler := pages.New(apiSource{manager}, hist, pages.Options{ExternalURL: *externalURL, MetricsPath: *metricsPath})
+	srv := &http.Server{Handler: routes(reg, *metricsPath, reloader, apiHandler, pagesHandler), ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- web.ListenAndServe(srv, webFlags, slogLogger(logger)) }()
 

@@ -4,17 +4,13 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 )
 
-// routes serves metrics, the JSON API, health, readiness, reload and the
-// landing page.
-func routes(reg *prometheus.Registry, metricsPath string, r *reloader, apiHandler http.Handler, logger log.Logger) http.Handler {
+// routes serves metrics, the JSON API, the pages, health, readiness and
+// reload.
+func routes(reg *prometheus.Registry, metricsPath string, r *reloader, apiHandler, pagesHandler http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", apiHandler)
 	mux.Handle(metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
@@ -33,21 +29,9 @@ func routes(reg *prometheus.Registry, metricsPath string, r *reloader, apiHandle
 		fmt.Fprintln(w, "Reloaded")
 	})
 	if metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "Traceroute Exporter",
-			Description: "Traces the path to every configured target in the background and exports per-hop RTT, loss and path identity.",
-			Version:     version.Info(),
-			Links: []web.LandingLinks{
-				{Address: metricsPath, Text: "Metrics"},
-				{Address: "/api/v1/targets", Text: "Targets (JSON API)"},
-				{Address: "/-/healthy", Text: "Health"},
-			},
-		})
-		if err != nil {
-			level.Error(logger).Log("msg", "Cannot build landing page", "err", err)
-		} else {
-			mux.Handle("/", landing)
-		}
+		// The pages: the targets table at "/", each target's path and
+		// history under /targets/.
+		mux.Handle("/", pagesHandler)
 	}
 	return mux
 }
