@@ -61,7 +61,7 @@ func apiTarget(t prober.Target, withPath bool) api.Target {
 		return out
 	}
 	for i, h := range in.HopStats {
-		hop := api.Hop{TTL: h.TTL, Sent: h.Sent, Replies: h.Replies, LossRatio: h.Loss, ForwardLossRatio: h.ForwardLoss}
+		hop := api.Hop{TTL: h.TTL, Sent: h.Sent, Replies: h.Replies, LossRatio: h.Loss, ForwardLossRatio: h.ForwardLoss, MPLS: h.MPLS}
 		if i < len(s.Hops) && s.Hops[i].IsValid() {
 			hop.Address = s.Hops[i].String()
 		}

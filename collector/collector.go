@@ -35,6 +35,8 @@ type ExporterStats struct {
 	Unmatched, Late, Malformed, SendErrors, SocketDrops uint64
 	// HistoryErrors counts failed reads and writes of the path history.
 	HistoryErrors uint64
+	// BadExtensions counts ICMP extensions that did not decode.
+	BadExtensions uint64
 }
 
 // Sources are the functions the collector reads at scrape time.
@@ -178,7 +180,10 @@ func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathst
 				asn = strconv.FormatUint(uint64(info.ASN), 10)
 				emit(d.hopASN, prometheus.GaugeValue, float64(info.ASN), hop)
 			}
-			emit(d.hopInfo, prometheus.GaugeValue, 1, hop, s.Hops[h.TTL-1].String(), info.Name, asn)
+			emit(d.hopInfo, prometheus.GaugeValue, 1, hop, s.Hops[h.TTL-1].String(), info.Name, asn, h.MPLS, h.Interface)
+		}
+		if h.Unreachable >= 0 {
+			emit(d.hopUnreach, prometheus.GaugeValue, 1, hop, strconv.Itoa(h.Unreachable))
 		}
 	}
 }

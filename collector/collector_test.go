@@ -82,6 +82,8 @@ func fixture() Sources {
 	a.Observe(trace(dstA, t0, 2, ip("198.18.1.2"), ip("198.18.2.2"), dstA))
 	r := trace(dstA, t0.Add(10*time.Second), 2, ip("198.18.1.2"), ip("198.18.3.2"), dstA, dstA)
 	r.Probes[5].From = ip("198.18.5.2") // round 1, TTL 2
+	r.Probes[4].MPLS = "24001/0/1/254"  // round 1, TTL 1: a label stack in its extensions
+	r.Probes[4].Interface = "ge-0/0/1"
 	a.Observe(r)
 
 	dstB := ip("2001:db8:7::2")
@@ -95,7 +97,9 @@ func fixture() Sources {
 	d := pathstate.NewState()
 	d.SetAddress(ip("198.18.9.1"))
 	d.SetAddress(ip("198.18.9.2"))
-	d.Observe(trace(ip("198.18.9.2"), t0, 2, ip("198.18.1.2"), ip("198.18.4.2"), silent))
+	rd := trace(ip("198.18.9.2"), t0, 2, ip("198.18.1.2"), ip("198.18.4.2"), silent)
+	rd.Probes[1].Kind, rd.Probes[1].Code = tracer.KindDestUnreachable, 13 // administratively prohibited at hop 2
+	d.Observe(rd)
 
 	return Sources{
 		Targets: func() []Target {
@@ -107,7 +111,7 @@ func fixture() Sources {
 			}
 		},
 		Stats: func() ExporterStats {
-			return ExporterStats{Unmatched: 3, Late: 4, Malformed: 1, SendErrors: 2, SocketDrops: 5, HistoryErrors: 6}
+			return ExporterStats{Unmatched: 3, Late: 4, Malformed: 1, SendErrors: 2, SocketDrops: 5, HistoryErrors: 6, BadExtensions: 7}
 		},
 		Reload: func() (bool, time.Time) { return true, t0.Add(-time.Minute) },
 	}

@@ -13,13 +13,14 @@ type descs struct {
 	hopInfo, targetInfo, addrChanges                    *prometheus.Desc
 	hopASN, hopFwdLoss                                  *prometheus.Desc
 	asPathHash, asPathLength, asPathChanges             *prometheus.Desc
-	degradations                                        *prometheus.Desc
+	degradations, hopUnreach                            *prometheus.Desc
 }
 
 func newDescs(static []string) *descs {
 	target := append([]string{"target"}, static...)
 	hop := append(target[:len(target):len(target)], "hop")
-	info := append(hop[:len(hop):len(hop)], "ip", "name", "asn")
+	info := append(hop[:len(hop):len(hop)], "ip", "name", "asn", "mpls", "interface")
+	unreach := append(hop[:len(hop):len(hop)], "code")
 	address := append(target[:len(target):len(target)], "address")
 	n := func(name, help string, labels []string) *prometheus.Desc {
 		return prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
@@ -42,6 +43,7 @@ func newDescs(static []string) *descs {
 		hopRTTStddev:  n("hop_rtt_stddev_seconds", "Standard deviation of the round-trip time to the hop over the last interval.", hop),
 		hopLoss:       n("hop_loss_ratio", "Share of the last interval's probes at this hop that got no reply (0..1).", hop),
 		hopInfo:       n("hop_info", "The responder of the hop on the current path (value 1), with its reverse-DNS name and AS number when known; absent for a hop that never answered.", info),
+		hopUnreach:    n("hop_unreachable_info", "A Destination Unreachable answered at the hop in the last interval, with its ICMP code (e.g. 3: port, 13: administratively prohibited for IPv4) (value 1).", unreach),
 		hopASN:        n("hop_asn", "AS number of the hop's responder; absent when unknown.", hop),
 		hopFwdLoss:    n("hop_forward_loss_ratio", "Share of the hop's probes lost in rounds where every later hop was lost too: loss that persists to the destination (0..1).", hop),
 		asPathHash:    n("as_path_hash", "Stable 52-bit hash of the AS path (the distinct consecutive known AS numbers of the path).", target),
@@ -55,7 +57,7 @@ func newDescs(static []string) *descs {
 
 // selfDescs describe the exporter itself.
 type selfDescs struct {
-	targets, reloadOK, reloadTime, unmatched, late, malformed, sendErrors, socketDrops, historyErrors *prometheus.Desc
+	targets, reloadOK, reloadTime, unmatched, late, malformed, sendErrors, socketDrops, historyErrors, badExt *prometheus.Desc
 }
 
 func newSelfDescs() selfDescs {
@@ -70,6 +72,7 @@ func newSelfDescs() selfDescs {
 		late:          n("late_replies_total", "Replies the kernel received after their probe's timeout; dropped, never used as an RTT."),
 		socketDrops:   n("socket_drops_total", "Packets the kernel dropped because a socket's receive buffer was full."),
 		historyErrors: n("history_errors_total", "Failed reads and writes of the path history store."),
+		badExt:        n("malformed_extensions_total", "ICMP extensions (RFC 4884: MPLS, interface information) that did not decode; their replies were still used."),
 		malformed:     n("malformed_packets_total", "Received packets that could not be decoded; dropped."),
 		sendErrors:    n("send_errors_total", "Probes the socket refused to send."),
 	}
@@ -88,6 +91,7 @@ func (c *Collector) collectSelf(ch chan<- prometheus.Metric, targets int) {
 	ch <- prometheus.MustNewConstMetric(s.late, prometheus.CounterValue, float64(st.Late))
 	ch <- prometheus.MustNewConstMetric(s.socketDrops, prometheus.CounterValue, float64(st.SocketDrops))
 	ch <- prometheus.MustNewConstMetric(s.historyErrors, prometheus.CounterValue, float64(st.HistoryErrors))
+	ch <- prometheus.MustNewConstMetric(s.badExt, prometheus.CounterValue, float64(st.BadExtensions))
 	ch <- prometheus.MustNewConstMetric(s.malformed, prometheus.CounterValue, float64(st.Malformed))
 	ch <- prometheus.MustNewConstMetric(s.sendErrors, prometheus.CounterValue, float64(st.SendErrors))
 }

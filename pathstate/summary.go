@@ -40,6 +40,12 @@ type Hop struct {
 	// Responders are every address that answered at this TTL, most
 	// replies first.
 	Responders []Responder
+	// MPLS and Interface are the last label stack and interface the hop's
+	// ICMP extensions gave in the interval (empty: none).
+	MPLS, Interface string
+	// Unreachable is the ICMP code of the last Destination Unreachable
+	// that answered at this TTL in the interval, or -1.
+	Unreachable int
 }
 
 // Interval is the statistics of one interval of tracing, per TTL of the
@@ -73,7 +79,7 @@ func Summarize(r tracer.Result, hops int, reached bool) Interval {
 	in := Interval{Start: r.Start, End: r.End, Dst: r.Dst, Unreachable: -1}
 	in.HopStats = make([]Hop, hops)
 	for i := range in.HopStats {
-		in.HopStats[i].TTL = i + 1
+		in.HopStats[i].TTL, in.HopStats[i].Unreachable = i+1, -1
 	}
 	rtts := make([][]time.Duration, hops)
 	var dest []time.Duration
@@ -102,6 +108,15 @@ func Summarize(r tracer.Result, hops int, reached bool) Interval {
 			continue
 		}
 		h.Replies++
+		if p.MPLS != "" {
+			h.MPLS = p.MPLS
+		}
+		if p.Interface != "" {
+			h.Interface = p.Interface
+		}
+		if p.Kind == tracer.KindDestUnreachable {
+			h.Unreachable = int(p.Code)
+		}
 		rtts[p.TTL-1] = append(rtts[p.TTL-1], p.RTT)
 		h.Responders = addResponder(h.Responders, p.From)
 		if p.TTL == hops && p.Kind == tracer.KindReached {

@@ -84,8 +84,11 @@ type core struct {
 	// drained up to then; marks are the sockets' latest watermarks.
 	waiting [2][]*round
 	woken   [2][nSocks]bool
-	marks   [2][nSocks]time.Time
-	buf     [64]byte
+	// last is the probe the latest matched reply answered (for annotate);
+	// valid only until the loop handles anything else.
+	last  *Probe
+	marks [2][nSocks]time.Time
+	buf   [64]byte
 }
 
 // drainGrace bounds how long expired probes wait for a drain watermark; a
@@ -263,6 +266,9 @@ func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) 
 		if j.res.Hint > 0 && p.TTL >= j.res.Hint {
 			j.hintVoid = true
 		}
+	}
+	if r.ext != nil {
+		p.MPLS, p.Interface = r.ext.mpls, r.ext.iface
 	}
 	c.maybeFinish(now, j)
 	return true

@@ -30,11 +30,14 @@ type Stats struct {
 	// NoSocket counts intervals skipped because the target's address
 	// family has no socket.
 	NoSocket uint64
+	// BadExtensions counts ICMP extensions (RFC 4884) that did not
+	// decode; their replies were still matched.
+	BadExtensions uint64
 }
 
 type counters struct {
-	sent, replies, sendErrors, unmatched, late, malformed, noSocket atomic.Uint64
-	drops                                                           [2][nSocks]atomic.Uint64
+	sent, replies, sendErrors, unmatched, late, malformed, noSocket, badExt atomic.Uint64
+	drops                                                                   [2][nSocks]atomic.Uint64
 }
 
 // Options configure an Engine.
@@ -133,14 +136,15 @@ func (e *Engine) request(r request) {
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
 	return Stats{
-		ProbesSent:  e.stats.sent.Load(),
-		Replies:     e.stats.replies.Load(),
-		SendErrors:  e.stats.sendErrors.Load(),
-		Unmatched:   e.stats.unmatched.Load(),
-		Late:        e.stats.late.Load(),
-		Malformed:   e.stats.malformed.Load(),
-		SocketDrops: e.socketDrops(),
-		NoSocket:    e.stats.noSocket.Load(),
+		ProbesSent:    e.stats.sent.Load(),
+		Replies:       e.stats.replies.Load(),
+		SendErrors:    e.stats.sendErrors.Load(),
+		Unmatched:     e.stats.unmatched.Load(),
+		Late:          e.stats.late.Load(),
+		Malformed:     e.stats.malformed.Load(),
+		SocketDrops:   e.socketDrops(),
+		NoSocket:      e.stats.noSocket.Load(),
+		BadExtensions: e.stats.badExt.Load(),
 	}
 }
 
@@ -240,6 +244,26 @@ func (e *Engine) handle(c *core, p incoming) {
 	c.reply(now, p.at, p.reply, p.from, p.ttl)
 }
 
+// hopExt is what a router said about itself in ICMP extensions (RFC 4884):
+// the MPLS label stack the probe carried (RFC 4950) and the interface it
+// arrived on (RFC 5837).
+type hopExt struct {
+	mpls, iface string
+}
+
+// extensions decodes the extensions of an ICMP error; nil when it has none.
+// A malformed extension is counted and never affects matching.
+func (e *Engine) extensions(v6 bool, msg []byte) *hopExt {
+	x := ParseExtensions(v6, msg)
+	if x.Malformed() {
+		e.stats.badExt.Add(1)
+	}
+	if len(x.MPLS) == 0 && len(x.Interfaces) == 0 {
+		return nil
+	}
+	return &hopExt{mpls: x.MPLSString(), iface: x.InterfaceString()}
+}
+
 // read decodes every packet of one socket and hands replies and drain
 // watermarks to the loop, in the order the socket gave them.
 func (e *Engine) read(ctx context.Context, conn PacketConn, fam int, k sockKind) {
@@ -278,7 +302,10 @@ func (e *Engine) read(ctx context.Context, conn PacketConn, fam int, k sockKind)
 				e.stats.malformed.Add(1)
 				continue
 			}
-			m = incoming{reply: r, from: p.From, ttl: p.TTL, at: at, fam: fam}
+			m = incoming{reply: r, from: p.From, ttl: p.TTL, at: at, fam: fam, sock: k}
+			if k == sockICMP && r.Kind != KindReached {
+				m.reply.ext = e.extensions(fam == 1, p.Data)
+			}
 		}
 		select {
 		case e.in <- m:

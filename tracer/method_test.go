@@ -149,3 +149,49 @@ func TestTCPProbesMatchSynAckAndWaitForBothSockets(t *testing.T) {
 		t.Fatalf("results %+v, want one with the destination reached at TTL 2", m.results)
 	}
 }
+
+// TestExtensionsReachTheProbe: a Time Exceeded carrying an MPLS label stack
+// in the common non-compliant form (extensions 128 bytes after the ICMP
+// header, no length field) is matched, and the stack lands on its probe.
+func TestExtensionsReachTheProbe(t *testing.T) {
+	h := newHarness()
+	h.addTarget(Schedule{Interval: 4 * time.Second, Rounds: 1, MaxHops: 2, Timeout: time.Second}, dstA)
+	h.at(0)
+	w := h.fc.writes[0]
+	var buf [EchoLen]byte
+	echo := MarshalEcho(false, w.id, w.seq, buf[:])
+	ip := make([]byte, 20)
+	ip[0], ip[9] = 0x45, protoICMP4
+	d := dstA.As4()
+	copy(ip[16:], d[:])
+	quoted := make([]byte, 128)
+	copy(quoted, append(ip, echo...))
+	label := uint32(24001)<<12 | 1<<8 | 254 // label 24001, TC 0, bottom of stack, TTL 254
+	ext := []byte{0x20, 0, 0, 0, 0, 8, 1, 1, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(ext[8:], label)
+	msg := append(append([]byte{11, 0, 0, 0, 0, 0, 0, 0}, quoted...), ext...)
+	r, err := ParseReply(false, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{})
+	r.ext = e.extensions(false, msg)
+	if !h.c.reply(h.now, h.now, r, hopIP(1), 63) {
+		t.Fatal("reply with extensions not matched")
+	}
+	h.at(4 * time.Second)
+	h.drain()
+	p := h.results[0].Probes[0]
+	if p.MPLS != "24001/0/1/254" || e.Stats().BadExtensions != 0 {
+		t.Fatalf("probe MPLS %q, bad extensions %d; want 24001/0/1/254 and 0", p.MPLS, e.Stats().BadExtensions)
+	}
+	// A malformed extension is counted and the reply still matches.
+	bad := append([]byte(nil), msg...)
+	bad[len(bad)-7] = 200 // object length past the end
+	if x := e.extensions(false, bad); e.Stats().BadExtensions != 1 || (x != nil && x.mpls != "") {
+		t.Fatalf("malformed extension: %+v, counted %d", x, e.Stats().BadExtensions)
+	}
+	if _, err := ParseReply(false, bad); err != nil {
+		t.Fatalf("a malformed extension broke decoding: %v", err)
+	}
+}

@@ -90,6 +90,8 @@ type Reply struct {
 	// Seq tells the probes of a flow apart: the Echo sequence number, the
 	// UDP checksum, or the low 16 bits of the TCP sequence number.
 	Seq uint16
+	// ext holds the router's ICMP extensions, when it sent any.
+	ext *hopExt
 }
 
 // MarshalEcho writes an Echo Request with identifier id and sequence number

@@ -48,6 +48,10 @@ type Probe struct {
 	ReplyTTL int
 	// SendFailed is set when the socket refused the probe; it counts as lost.
 	SendFailed bool
+	// MPLS and Interface are what the router's ICMP extensions said: the
+	// label stack ("label/tc/s/ttl", top first) and the incoming
+	// interface; empty when it sent none.
+	MPLS, Interface string
 }
 
 // Result is everything one interval of tracing observed.

@@ -62,8 +62,8 @@ type pageData struct {
 	Prefix string
 	// MetricsPath is the metrics endpoint to link, if any.
 	MetricsPath string
-	CSS    template.CSS
-	Body   any
+	CSS         template.CSS
+	Body        any
 }
 
 // renderPage executes the named page into a buffer.
