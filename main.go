@@ -126,6 +126,7 @@ func run() int {
 			Targets: func() []collector.Target { return collectorTargets(manager) },
 			Stats:   func() collector.ExporterStats { return exporterStats(engine, enr.sources) },
 			Reload:  safe.Status,
+			Mode:    socks.mode,
 		}),
 	)
 	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, logger: logger}

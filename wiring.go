@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -41,26 +42,32 @@ func slogLogger(l log.Logger) *slog.Logger {
 	return slog.New(slgk.NewGoKitHandler(l, &lv))
 }
 
-// sockets are the shared raw sockets of the engine.
+// sockets are the shared sockets of the engine, and the mode they run in.
 type sockets struct {
 	icmp4, icmp6, udp4, udp6, tcp4, tcp6 tracer.PacketConn
+	// mode is "raw" (CAP_NET_RAW: every protocol) or "unprivileged"
+	// (ICMP datagram sockets: ICMP only); id4, id6 the identifiers the
+	// datagram sockets impose.
+	mode     string
+	id4, id6 uint16
 }
 
 // openSockets opens the shared raw sockets of each family and protocol.
-// Missing privilege is fatal; an unavailable IPv6 stack only disables IPv6
-// targets, and a protocol whose socket cannot be opened only that
-// protocol's targets.
+// Without CAP_NET_RAW it falls back to ICMP datagram ("ping") sockets,
+// which the kernel allows to groups in net.ipv4.ping_group_range; if that
+// fails too, the error says both ways out. An unavailable IPv6 stack only
+// disables IPv6 targets, and a protocol whose socket cannot be opened
+// only that protocol's targets.
 func openSockets(logger log.Logger) (sockets, error) {
-	var s sockets
+	s := sockets{mode: "raw"}
 	var err error
 	if s.icmp4, err = tracer.ListenICMP(false); err != nil {
-		return s, err
+		if !errors.Is(err, tracer.ErrPermission) {
+			return s, err
+		}
+		return openUnprivileged(logger, err)
 	}
 	if s.icmp6, err = tracer.ListenICMP(true); err != nil {
-		if errors.Is(err, tracer.ErrPermission) {
-			s.icmp4.Close()
-			return sockets{}, err
-		}
 		level.Warn(logger).Log("msg", "IPv6 unavailable; IPv6 targets will not be traced", "err", err)
 	}
 	optional := func(listen func(bool) (tracer.PacketConn, error), v6 bool, what string) tracer.PacketConn {
@@ -78,12 +85,28 @@ func openSockets(logger log.Logger) (sockets, error) {
 	s.udp6 = optional(tracer.ListenUDP, true, "udp6")
 	s.tcp4 = optional(tracer.ListenTCP, false, "tcp4")
 	s.tcp6 = optional(tracer.ListenTCP, true, "tcp6")
+	level.Info(logger).Log("msg", "Tracing with raw sockets", "mode", s.mode, "protocols", "icmp,udp,tcp")
+	return s, nil
+}
+
+// openUnprivileged opens ICMP datagram sockets after raw ones were refused.
+func openUnprivileged(logger log.Logger, rawErr error) (sockets, error) {
+	s := sockets{mode: "unprivileged"}
+	var err error
+	if s.icmp4, s.id4, err = tracer.ListenICMPUnprivileged(false); err != nil {
+		return sockets{}, fmt.Errorf("%w; the unprivileged fallback failed too: %w", rawErr, err)
+	}
+	if s.icmp6, s.id6, err = tracer.ListenICMPUnprivileged(true); err != nil {
+		level.Warn(logger).Log("msg", "IPv6 unavailable without privileges; IPv6 targets will not be traced", "err", err)
+	}
+	level.Warn(logger).Log("msg", "No CAP_NET_RAW: tracing ICMP through unprivileged datagram sockets; udp and tcp targets will not be traced, and IPv6 targets cannot set a source address", "mode", s.mode)
 	return s, nil
 }
 
 // options are the engine options over the sockets.
 func (s sockets) options() tracer.Options {
-	return tracer.Options{Conn4: s.icmp4, Conn6: s.icmp6, UDP4: s.udp4, UDP6: s.udp6, TCP4: s.tcp4, TCP6: s.tcp6}
+	return tracer.Options{Conn4: s.icmp4, Conn6: s.icmp6, UDP4: s.udp4, UDP6: s.udp6, TCP4: s.tcp4, TCP6: s.tcp6,
+		ICMPID4: s.id4, ICMPID6: s.id6}
 }
 
 func collectorTargets(m *prober.Manager) []collector.Target {

@@ -46,6 +46,8 @@ type Sources struct {
 	// Reload reports whether the last config reload succeeded and when
 	// one last did.
 	Reload func() (ok bool, lastSuccess time.Time)
+	// Mode is how the exporter traces: "raw" or "unprivileged".
+	Mode string
 }
 
 // Collector implements prometheus.Collector over Sources.

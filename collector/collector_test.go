@@ -114,6 +114,7 @@ func fixture() Sources {
 			return ExporterStats{Unmatched: 3, Late: 4, Malformed: 1, SendErrors: 2, SocketDrops: 5, HistoryErrors: 6, BadExtensions: 7}
 		},
 		Reload: func() (bool, time.Time) { return true, t0.Add(-time.Minute) },
+		Mode:   "raw",
 	}
 }
 

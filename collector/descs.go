@@ -58,6 +58,7 @@ func newDescs(static []string) *descs {
 // selfDescs describe the exporter itself.
 type selfDescs struct {
 	targets, reloadOK, reloadTime, unmatched, late, malformed, sendErrors, socketDrops, historyErrors, badExt *prometheus.Desc
+	info                                                                                                      *prometheus.Desc
 }
 
 func newSelfDescs() selfDescs {
@@ -72,6 +73,7 @@ func newSelfDescs() selfDescs {
 		late:          n("late_replies_total", "Replies the kernel received after their probe's timeout; dropped, never used as an RTT."),
 		socketDrops:   n("socket_drops_total", "Packets the kernel dropped because a socket's receive buffer was full."),
 		historyErrors: n("history_errors_total", "Failed reads and writes of the path history store."),
+		info:          prometheus.NewDesc(namespace+"_exporter_info", "How the exporter traces (value 1): mode raw (CAP_NET_RAW: icmp, udp, tcp) or unprivileged (ICMP datagram sockets: icmp only).", []string{"mode"}, nil),
 		badExt:        n("malformed_extensions_total", "ICMP extensions (RFC 4884: MPLS, interface information) that did not decode; their replies were still used."),
 		malformed:     n("malformed_packets_total", "Received packets that could not be decoded; dropped."),
 		sendErrors:    n("send_errors_total", "Probes the socket refused to send."),
@@ -81,6 +83,9 @@ func newSelfDescs() selfDescs {
 func (c *Collector) collectSelf(ch chan<- prometheus.Metric, targets int) {
 	s := c.self
 	ch <- prometheus.MustNewConstMetric(s.targets, prometheus.GaugeValue, float64(targets))
+	if c.src.Mode != "" {
+		ch <- prometheus.MustNewConstMetric(s.info, prometheus.GaugeValue, 1, c.src.Mode)
+	}
 	ok, last := c.src.Reload()
 	ch <- prometheus.MustNewConstMetric(s.reloadOK, prometheus.GaugeValue, boolf(ok))
 	if !last.IsZero() {

@@ -30,7 +30,7 @@ func run(t *testing.T, cred *syscall.Credential, args ...string) (int, string) {
 
 func TestConfigCheck(t *testing.T) {
 	code, out := run(t, nil, "--config.check", "--config.file", filepath.Join("..", "config.example.yml"))
-	if code != 0 || !strings.Contains(out, "OK, 3 targets") {
+	if code != 0 || !strings.Contains(out, "OK, 4 targets") {
 		t.Fatalf("--config.check on config.example.yml: exit %d, %q", code, out)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yml")
@@ -53,21 +53,23 @@ func TestBadConfigAtStart(t *testing.T) {
 
 func TestMissingPrivilege(t *testing.T) {
 	testenv.Root(t)
-	// The binary's directory must be reachable by the unprivileged user.
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	os.Chmod(filepath.Dir(dir), 0o755)
-	os.Chmod(filepath.Dir(binary), 0o755)
+	testenv.Tool(t, "setpriv")
+	// Neither CAP_NET_RAW nor a ping_group_range that admits the user:
+	// the exporter stops with one line naming both ways out.
+	l := newLab(t, false)
+	l.addNode("np")
+	l.in("np", "sysctl", "-qw", "net.ipv4.ping_group_range=1 0")
+	dir := unprivilegedDir(t)
 	cfg := filepath.Join(dir, "c.yml")
 	os.WriteFile(cfg, []byte("targets:\n  - host: 127.0.0.1\n"), 0o644)
-	code, out := run(t, &syscall.Credential{Uid: 65534, Gid: 65534}, "--config.file", cfg, "--web.listen-address", "127.0.0.1:0")
+	code, out := runUnprivileged(t, l.name("np"), "--config.file", cfg, "--web.listen-address", "127.0.0.1:0", "--storage.path=")
 	var errLines []string
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if !strings.Contains(l, "level=info") {
-			errLines = append(errLines, l)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.Contains(line, "level=info") {
+			errLines = append(errLines, line)
 		}
 	}
-	if code != 1 || len(errLines) != 1 || !strings.Contains(errLines[0], "CAP_NET_RAW") || !strings.Contains(errLines[0], "setcap cap_net_raw+ep") {
-		t.Fatalf("without CAP_NET_RAW: exit %d, output %q; want exit 1 and one line saying to setcap or run as root", code, out)
+	if code != 1 || len(errLines) != 1 || !strings.Contains(errLines[0], "setcap cap_net_raw+ep") || !strings.Contains(errLines[0], "ping_group_range") {
+		t.Fatalf("without CAP_NET_RAW or ping_group_range: exit %d, output %q; want exit 1 and one line naming setcap and ping_group_range", code, out)
 	}
 }

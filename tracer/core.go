@@ -84,6 +84,9 @@ type core struct {
 	// drained up to then; marks are the sockets' latest watermarks.
 	waiting [2][]*round
 	woken   [2][nSocks]bool
+	// fixedID is, per family, the ICMP identifier the socket imposes
+	// (0: none; the engine chooses one per flow).
+	fixedID [2]uint16
 	// last is the probe the latest matched reply answered (for annotate);
 	// valid only until the loop handles anything else.
 	last  *Probe
@@ -189,7 +192,7 @@ func (c *core) sendRound(at time.Time, j *job) {
 		}
 		last = sent
 		c.stats.sent.Add(1)
-		key := probeKey{dst: dst, proto: proto, id: f.id, seq: seq}
+		key := probeKey{dst: dst, proto: proto, id: f.wire(), seq: seq}
 		if old, ok := c.inflight[key]; ok && !old.lost {
 			// The 16-bit sequence wrapped onto a probe still waiting:
 			// that one can no longer be told apart, so it is lost.

@@ -50,6 +50,11 @@ type Options struct {
 	// the destination's SYN-ACK and RST. Any may be nil: targets of that
 	// protocol and family are then not traced.
 	UDP4, UDP6, TCP4, TCP6 PacketConn
+	// ICMPID4 and ICMPID6, when not zero, are the ICMP identifiers the
+	// sockets impose (datagram "ping" sockets, ListenICMPUnprivileged):
+	// every ICMP flow of that family uses it, and flows to one destination
+	// are told apart by their sequence numbers alone.
+	ICMPID4, ICMPID6 uint16
 	// Now is the clock; it must carry a monotonic reading (time.Now does).
 	// Default time.Now.
 	Now func() time.Time
@@ -164,6 +169,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	o := e.opts
 	conns := [2][nSocks]PacketConn{{o.Conn4, o.UDP4, o.TCP4}, {o.Conn6, o.UDP6, o.TCP6}}
 	c := newCore(conns, e.now, &e.stats, func(t *Target, r Result) { e.out.push(t, r) })
+	c.fixedID = [2]uint16{o.ICMPID4, o.ICMPID6}
 	var wg sync.WaitGroup
 	for fam := range conns {
 		for k, conn := range conns[fam] {

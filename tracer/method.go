@@ -85,7 +85,7 @@ func (icmpMethod) proto(v6 bool) uint8 {
 	return protoICMP4
 }
 func (icmpMethod) build(f *flow, seq uint16, buf []byte) []byte {
-	return MarshalEcho(f.dst.Is6(), f.id, seq, buf)
+	return MarshalEcho(f.dst.Is6(), f.icmpID(), seq, buf)
 }
 func (icmpMethod) outcome(r Reply, _ *flow, _ netip.Addr) Kind { return r.Kind }
 

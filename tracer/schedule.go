@@ -85,6 +85,12 @@ func (c *core) newFlow(t *Target, dst netip.Addr, m Method) bool {
 	}
 	// A new object: jobs of the old address keep theirs.
 	t.flow = &flow{method: m, dst: dst, src: src, port: port, id: c.ids.take(dst, m), seq: randSeq(), seqHigh: rand.Uint32() >> 16}
+	if fixed := c.fixedID[family(dst)]; fixed != 0 && m.sock() == sockICMP {
+		// The socket overwrites the identifier: build with it, so the
+		// checksum on the wire is the flow's. The table's identifier
+		// stays reserved only to keep release symmetric.
+		t.flow.wireID = fixed
+	}
 	return true
 }
 

@@ -64,6 +64,26 @@ type flow struct {
 	port    uint16     // destination port (UDP, TCP)
 	id, seq uint16
 	seqHigh uint32 // TCP: the constant high half of the sequence number
+	// wireID, when not zero, is the ICMP identifier the socket puts on
+	// the wire instead of id (datagram "ping" sockets).
+	wireID uint16
+}
+
+// wire is the flow identifier replies carry: the ICMP identifier on the
+// wire, or the source port.
+func (f *flow) wire() uint16 {
+	if f.method.sock() == sockICMP {
+		return f.icmpID()
+	}
+	return f.id
+}
+
+// icmpID is the ICMP identifier the flow's probes carry on the wire.
+func (f *flow) icmpID() uint16 {
+	if f.wireID != 0 {
+		return f.wireID
+	}
+	return f.id
 }
 
 // nextSeq returns the flow's next usable sequence number.
