@@ -44,6 +44,7 @@ type Target struct {
 
 	mu       sync.Mutex // serializes Update
 	recorded time.Time  // when the current path was last recorded
+	pending  *pending   // a change waiting to be judged
 }
 
 // NewTarget returns the enrichment state of the target called name. With
@@ -74,12 +75,31 @@ type Event struct {
 	Verdict string
 	// Reasons explain the verdict, e.g. "worse: hops 5 -> 6".
 	Reasons []string
+	// AfterHops are the new path's responders when it was judged (the
+	// change's AfterHops with the hops that answered since filled in).
+	AfterHops []netip.Addr
 }
 
-// Update folds the interval that turned prev into cur (with the changes
-// it confirmed) into the evidence: annotates the path's hops, follows the
-// AS path, judges and records each change. It runs off the probing loop;
-// lookups never block (names not cached yet appear in a later interval).
+// judgeWait is how many intervals after a change its judgement waits for
+// the new path's silent hops to answer (routers that rate-limit their
+// ICMP answer only some rounds), so the recorded path, its AS path and
+// the verdict rest on the whole path rather than on the rounds that
+// happened to confirm the change.
+const judgeWait = 2
+
+// pending is a confirmed change waiting to be judged.
+type pending struct {
+	c      pathstate.Change
+	before history.Snapshot
+	waited int
+}
+
+// Update folds the interval that turned prev into cur (with the changes it
+// confirmed) into the evidence: annotates the path's hops and follows the
+// AS path. A change is judged and recorded once the new path's hops are
+// all known, or judgeWait intervals later, whichever comes first; the
+// judged changes are returned. It runs off the probing loop; lookups
+// never block (names not cached yet appear in a later interval).
 func (t *Target) Update(prev, cur *pathstate.Snapshot, changes []pathstate.Change) []Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -87,40 +107,99 @@ func (t *Target) Update(prev, cur *pathstate.Snapshot, changes []pathstate.Chang
 	next := *old
 	next.Hops = t.annotate(cur.Hops)
 	next.ASPath = ASPathOf(next.Hops)
-	if len(old.ASPath) > 0 && len(next.ASPath) > 0 && !equalPath(old.ASPath, next.ASPath) {
-		next.ASPathChanges++
-	}
 	next.ASPathHash = asPathHash(next.ASPath)
 
 	var events []Event
-	for _, c := range changes {
-		before := t.snapshot(c.Before.Hops, c.BeforeHops, &prev.Last, prev.Reached)
-		after := t.snapshot(c.After.Hops, c.AfterHops, &cur.Last, cur.Reached)
-		crit := history.DefaultCriteria
-		if t.src.Criteria != nil {
-			crit = t.src.Criteria()
+	if p := t.pending; p != nil {
+		p.waited++
+		if len(changes) > 0 || complete(cur) || p.waited >= judgeWait {
+			events = append(events, t.judge(&next, p, cur))
 		}
-		ev := Event{Change: c, Verdict: history.Judge(before, after, crit), Reasons: history.Explain(before, after, crit)}
-		if ev.Verdict == history.Worse {
-			next.Degradations++
+	}
+	for i, c := range changes {
+		p := &pending{c: c, before: t.snapshot(c.Before.Hops, c.BeforeHops, &prev.Last, prev.Reached)}
+		if i < len(changes)-1 || complete(cur) {
+			events = append(events, t.judge(&next, p, cur)) // a later change follows at once
+			continue
 		}
-		sum := &ChangeSummary{Time: c.Time, Verdict: ev.Verdict, FromHops: c.Before.Hops, ToHops: c.After.Hops}
-		if s := t.src.Store; s != nil {
-			id, err := s.AddChange(history.Change{Time: c.Time, Target: t.name, Before: before, After: after,
-				DiffTTLs: history.DiffTTLs(before.Path, after.Path), Verdict: ev.Verdict})
-			if err != nil {
-				t.src.storeFailed("Cannot record a path change", t.name, err)
-			}
-			sum.ID = id
-		}
-		next.LastChange = sum
-		events = append(events, ev)
+		t.pending = p
 	}
 	if cur.Path.Known() && (len(changes) > 0 || !prev.Path.Known() || cur.Last.End.Sub(t.recorded) >= recordEvery) {
 		t.record(cur, next.Hops)
 	}
 	t.snap.Store(&next)
 	return events
+}
+
+// complete reports whether every TTL of the path has a known responder.
+func complete(s *pathstate.Snapshot) bool {
+	for _, a := range s.Hops {
+		if !a.IsValid() {
+			return false
+		}
+	}
+	return s.Path.Known()
+}
+
+// judge judges and records p with the path as cur now knows it.
+func (t *Target) judge(next *Evidence, p *pending, cur *pathstate.Snapshot) Event {
+	t.pending = nil
+	after := t.snapshot(cur.Path.Hops, cur.Hops, &cur.Last, cur.Reached)
+	crit := history.DefaultCriteria
+	if t.src.Criteria != nil {
+		crit = t.src.Criteria()
+	}
+	// Unknown hops can hide an AS but never add or reorder one: with a
+	// gap on either side the AS path changed only when neither sequence
+	// fits inside the other, and it counts in the verdict only when both
+	// paths are fully known.
+	b, a := p.before, after
+	gaps := hasGaps(b.Path) || hasGaps(a.Path)
+	if (gaps && !compatible(b.ASPath, a.ASPath)) || (!gaps && !equalPath(b.ASPath, a.ASPath)) {
+		next.ASPathChanges++
+	}
+	if gaps {
+		b.ASPath, a.ASPath = nil, nil
+	}
+	ev := Event{Change: p.c, Verdict: history.Judge(b, a, crit), Reasons: history.Explain(b, a, crit), AfterHops: cur.Hops}
+	if ev.Verdict == history.Worse {
+		next.Degradations++
+	}
+	sum := &ChangeSummary{Time: p.c.Time, Verdict: ev.Verdict, FromHops: p.c.Before.Hops, ToHops: cur.Path.Hops}
+	if s := t.src.Store; s != nil {
+		id, err := s.AddChange(history.Change{Time: p.c.Time, Target: t.name, Before: p.before, After: after,
+			DiffTTLs: history.DiffTTLs(p.before.Path, after.Path), Verdict: ev.Verdict})
+		if err != nil {
+			t.src.storeFailed("Cannot record a path change", t.name, err)
+		}
+		sum.ID = id
+	}
+	next.LastChange = sum
+	return ev
+}
+
+func hasGaps(p []history.Hop) bool {
+	for _, h := range p {
+		if !h.Addr.IsValid() {
+			return true
+		}
+	}
+	return false
+}
+
+// compatible reports whether one AS path is a subsequence of the other.
+func compatible(a, b []uint32) bool {
+	return subsequence(a, b) || subsequence(b, a)
+}
+
+func subsequence(short, long []uint32) bool {
+	i := 0
+	for _, x := range long {
+		if i < len(short) && short[i] == x {
+			i++
+		}
+	}
+	return i == len(short)
 }
 
 // annotate looks up the AS and name of each hop's responder.

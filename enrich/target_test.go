@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +127,71 @@ func TestStoreErrorsAreCountedNotFatal(t *testing.T) {
 	ev := tg.Update(a, b, []pathstate.Change{{Time: b.Last.End, Before: a.Path, After: b.Path, BeforeHops: a.Hops, AfterHops: b.Hops}})
 	if len(ev) != 1 || src.StoreErrors() != 4 {
 		t.Fatalf("events %d, store errors %d; want the change judged and 4 failed store calls counted", len(ev), src.StoreErrors())
+	}
+}
+
+// TestJudgementWaitsForSilentHops: a change confirmed while rate-limited
+// routers had not answered yet (hops 1, 2 and 5 unknown) is judged once
+// they answered, an interval later: one AS path change, the whole new path
+// recorded; a hop that never answers is judged without it after judgeWait.
+func TestJudgementWaitsForSilentHops(t *testing.T) {
+	store := history.NewMemory(history.DefaultOptions())
+	src := &Sources{ASN: fakeASN{}, Store: store}
+	tg := src.NewTarget("dst4")
+	dst := ip("198.18.7.2")
+	oldHops := []netip.Addr{ip("198.18.1.2"), ip("198.18.2.2"), ip("198.18.3.2"), ip("198.18.4.2"), dst}
+	before := snap(t0, 10*time.Millisecond, 0, oldHops...)
+	tg.Update(&pathstate.Snapshot{}, before, nil)
+	full := []netip.Addr{ip("198.18.1.2"), ip("198.18.2.2"), ip("198.18.8.2"), ip("198.18.9.2"), ip("198.18.4.2"), dst}
+	partial := []netip.Addr{{}, {}, full[2], full[3], {}, dst}
+	confirmed := snap(t0.Add(time.Second), 10*time.Millisecond, 0, partial...)
+	c := pathstate.Change{Time: confirmed.Last.End, Before: before.Path, After: confirmed.Path, BeforeHops: oldHops, AfterHops: partial}
+	if ev := tg.Update(before, confirmed, []pathstate.Change{c}); len(ev) != 0 {
+		t.Fatalf("judged %v while hops 1, 2 and 5 were unknown", ev)
+	}
+	filled := snap(t0.Add(2*time.Second), 10*time.Millisecond, 0, full...)
+	filled.Path = confirmed.Path // the identity stays; the silent hops filled in
+	ev := tg.Update(confirmed, filled, nil)
+	if len(ev) != 1 || ev[0].Verdict != history.Worse {
+		t.Fatalf("events %+v, want one judged worse once the path is known", ev)
+	}
+	e := tg.Evidence()
+	if e.ASPathChanges != 1 || e.Degradations != 1 {
+		t.Fatalf("AS path changes %d, degradations %d; want 1 and 1", e.ASPathChanges, e.Degradations)
+	}
+	cs, _ := store.Changes("dst4", time.Time{}, 10)
+	if len(cs) != 1 || !slices.Equal(cs[0].After.ASPath, []uint32{64501, 64502, 64508, 64509, 64504, 64507}) ||
+		!slices.Equal(cs[0].DiffTTLs, []int{3, 4, 5, 6}) || !cs[0].Time.Equal(c.Time) {
+		t.Fatalf("stored change %+v, want the whole new AS path, hops 3-6 differing, at the change's time", cs)
+	}
+	if tg.Update(filled, filled, nil) != nil || tg.Evidence().ASPathChanges != 1 {
+		t.Fatal("a later interval judged again or counted another AS path change")
+	}
+
+	// A hop that never answers: judged after judgeWait intervals, and the
+	// AS path does not count in the verdict.
+	tg2 := src.NewTarget("dst6")
+	tg2.Update(&pathstate.Snapshot{}, before, nil)
+	gap := []netip.Addr{full[0], full[1], full[2], {}, full[4], dst}
+	g := snap(t0.Add(time.Second), 10*time.Millisecond, 0, gap...)
+	c2 := pathstate.Change{Time: g.Last.End, Before: before.Path, After: g.Path, BeforeHops: oldHops, AfterHops: gap}
+	var judged []Event
+	for i := 0; i <= judgeWait && len(judged) == 0; i++ {
+		var chs []pathstate.Change
+		if i == 0 {
+			chs = []pathstate.Change{c2}
+		}
+		judged = tg2.Update(g, g, chs)
+		if len(judged) > 0 && i < judgeWait {
+			t.Fatalf("judged after %d intervals, want %d", i, judgeWait)
+		}
+	}
+	if len(judged) != 1 {
+		t.Fatal("never judged")
+	}
+	for _, r := range judged[0].Reasons {
+		if strings.Contains(r, "AS path") {
+			t.Fatalf("reasons %v use the AS path of a path with an unknown hop", judged[0].Reasons)
+		}
 	}
 }

@@ -66,10 +66,15 @@ func (r *runner) named() bool {
 func (r *runner) observe(res tracer.Result) {
 	prev := r.state.Snapshot()
 	changes := r.state.Observe(res)
+	for _, c := range changes {
+		level.Info(r.logger).Log("msg", "Path changed", "address", c.Address,
+			"old_hops", c.Before.Hops, "new_hops", c.After.Hops,
+			"old_path", hopList(c.BeforeHops), "new_path", hopList(c.AfterHops))
+	}
+	// A change is judged once its new path is known (see enrich.Update).
 	for _, e := range r.ev.Update(prev, r.state.Snapshot(), changes) {
-		level.Info(r.logger).Log("msg", "Path changed", "address", e.Address,
-			"old_hops", e.Before.Hops, "new_hops", e.After.Hops,
-			"old_path", hopList(e.BeforeHops), "new_path", hopList(e.AfterHops),
+		level.Info(r.logger).Log("msg", "Path change judged", "address", e.Address, "changed_at", e.Time,
+			"old_hops", e.Before.Hops, "new_hops", len(e.AfterHops), "new_path", hopList(e.AfterHops),
 			"verdict", e.Verdict, "reasons", strings.Join(e.Reasons, "; "))
 	}
 	r.mu.Lock()
