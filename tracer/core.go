@@ -161,8 +161,10 @@ func (j *job) limit() int {
 	return min(s.MaxHops, end+1)
 }
 
-// sendRound sends one probe for each TTL up to j.limit(), schedules the
-// round's deadline and the next round.
+// sendRound sends one probe for each TTL up to j.limit(), highest first,
+// schedules the round's deadline and the next round. The destination's
+// probes go first so that they never wait behind the round's other probes
+// in the host's queues: the destination's RTT is the one alerts use.
 func (c *core) sendRound(at time.Time, j *job) {
 	if j.cancelled || j.target.removed {
 		return
@@ -178,7 +180,7 @@ func (c *core) sendRound(at time.Time, j *job) {
 	proto := f.method.proto(dst.Is6())
 	rd.keys = make([]probeKey, 0, limit)
 	var last time.Time
-	for ttl := 1; ttl <= limit; ttl++ {
+	for ttl := limit; ttl >= 1; ttl-- {
 		seq := f.nextSeq()
 		p := Probe{Round: rd.index, TTL: ttl, ReplyTTL: -1}
 		b := f.method.build(f, seq, c.buf[:])

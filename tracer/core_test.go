@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"encoding/binary"
+	"slices"
 	"errors"
 	"net/netip"
 	"testing"
@@ -121,9 +122,9 @@ func TestRoundsSpreadOverIntervalWithParallelTTLs(t *testing.T) {
 		if len(h.fc.writes) != (i+1)*8 {
 			t.Fatalf("at round %d: %d writes, want %d", i, len(h.fc.writes), (i+1)*8)
 		}
-		for ttl, w := range h.fc.writes[i*8:] {
-			if w.ttl != ttl+1 || w.dst != dstA {
-				t.Fatalf("round %d probe %d: TTL %d to %v, want TTL %d to %v", i, ttl, w.ttl, w.dst, ttl+1, dstA)
+		for k, w := range h.fc.writes[i*8:] {
+			if w.ttl != 8-k || w.dst != dstA {
+				t.Fatalf("round %d probe %d: TTL %d to %v, want TTL %d (highest first) to %v", i, k, w.ttl, w.dst, 8-k, dstA)
 			}
 		}
 		h.drain()
@@ -233,7 +234,7 @@ func TestReplyReceivedInTimeCountsEvenWhenHandledAfterExpiry(t *testing.T) {
 	h := newHarness()
 	h.addTarget(sched(1), dstA)
 	h.at(0)
-	w := h.fc.writes
+	w := sortedByTTL(h.fc.writes)
 	h.at(time.Second) // the round's deadline: expiry asks for a drain
 	if h.fc.wakes != 1 {
 		t.Fatalf("%d wakes at the deadline, want 1", h.fc.wakes)
@@ -443,4 +444,12 @@ func TestRTTUsesKernelTimeAndSurvivesClockSteps(t *testing.T) {
 	if got := rtt(sent, time.Time{}, handled); got != 45*time.Millisecond {
 		t.Fatalf("rtt without a kernel time %v, want the handling time 45ms", got)
 	}
+}
+
+// sortedByTTL returns a copy of writes ordered by TTL (rounds send the
+// highest TTL first).
+func sortedByTTL(writes []write) []write {
+	out := append([]write(nil), writes...)
+	slices.SortStableFunc(out, func(a, b write) int { return a.ttl - b.ttl })
+	return out
 }

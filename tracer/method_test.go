@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"encoding/binary"
+	"slices"
 	"net/netip"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestUDPProbesKeepOneFlowAndReachWithPortUnreachable(t *testing.T) {
 			t.Fatalf("UDP probe %x: ports %d->%d, want the flow's port -> 33434 and a non-zero checksum", w.b, sp, dp)
 		}
 	}
-	ws := m.udp.writes
+	ws := sortedRaw(m.udp.writes)
 	for i := range ws {
 		ws[i].src = m.src
 	}
@@ -118,7 +119,7 @@ func TestTCPProbesMatchSynAckAndWaitForBothSockets(t *testing.T) {
 	if len(m.tcp.writes) != 3 {
 		t.Fatalf("%d TCP probes, want 3", len(m.tcp.writes))
 	}
-	ws := m.tcp.writes
+	ws := sortedRaw(m.tcp.writes)
 	for i := range ws {
 		ws[i].src = m.src
 		if ws[i].b[13] != 0x02 || binary.BigEndian.Uint16(ws[i].b[2:]) != 8443 {
@@ -194,4 +195,11 @@ func TestExtensionsReachTheProbe(t *testing.T) {
 	if _, err := ParseReply(false, bad); err != nil {
 		t.Fatalf("a malformed extension broke decoding: %v", err)
 	}
+}
+
+// sortedRaw orders raw writes by TTL (rounds send the highest TTL first).
+func sortedRaw(writes []rawWrite) []rawWrite {
+	out := append([]rawWrite(nil), writes...)
+	slices.SortStableFunc(out, func(a, b rawWrite) int { return a.ttl - b.ttl })
+	return out
 }
