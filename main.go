@@ -122,6 +122,7 @@ func run() int {
 		versioncollector.NewCollector(program),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collector.WebInfo(*externalURL),
 		collector.New(collector.Sources{
 			Targets: func() []collector.Target { return collectorTargets(manager) },
 			Stats:   func() collector.ExporterStats { return exporterStats(engine, enr.sources) },

@@ -99,10 +99,12 @@ func TestEveryAlertIsTested(t *testing.T) {
 	}
 }
 
-// Links of the alerts: a path-change alert points at the target's change
-// history in the exporter's API, every other alert at the exporter.
+// Links of the alerts: a path-change alert points at the target's page on
+// the exporter (current path and change history), under the exporter's
+// --web.external-url when it exports one (traceroute_exporter_web_info),
+// else at http://<instance>; every other alert at the exporter.
 const (
-	historyLink  = "http://{{ $labels.instance }}/api/v1/targets/{{ $labels.target }}/changes"
+	targetLink   = `{{ with printf "traceroute_exporter_web_info{instance=%q,job=%q}" $labels.instance $labels.job | query }}{{ with . | first | label "external_url" }}{{ . }}{{ else }}http://{{ $labels.instance }}{{ end }}{{ else }}http://{{ $labels.instance }}{{ end }}/targets/{{ $labels.target }}`
 	exporterLink = "http://{{ $labels.instance }}/"
 )
 
@@ -110,7 +112,7 @@ const (
 var pathChange = regexp.MustCompile(`\btraceroute_(path_changes|path_degradations|as_path_changes)_total\b`)
 
 // TestAlertLinksAndLoss checks that the path-change alerts link to the
-// change history, and that no rule reads an intermediate hop's response
+// target's page, and that no rule reads an intermediate hop's response
 // loss, which a router rate-limiting its ICMP replies inflates: loss at a
 // hop is traceroute_hop_forward_loss_ratio.
 func TestAlertLinksAndLoss(t *testing.T) {
@@ -124,7 +126,7 @@ func TestAlertLinksAndLoss(t *testing.T) {
 			}
 			want := exporterLink
 			if pathChange.MatchString(r.Expr) {
-				want = historyLink
+				want = targetLink
 				changeAlerts++
 			}
 			if got := r.Annotations["link"]; got != want {

@@ -324,3 +324,16 @@ func sorted(s []string) []string {
 	})
 	return out
 }
+
+func TestWebInfo(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(WebInfo("https://trace.example.net/tr/"))
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 || mfs[0].GetName() != "traceroute_exporter_web_info" {
+		t.Fatalf("gathered %v (%v), want traceroute_exporter_web_info", mfs, err)
+	}
+	m := mfs[0].GetMetric()[0]
+	if l := m.GetLabel(); len(l) != 1 || l[0].GetValue() != "https://trace.example.net/tr" || m.GetGauge().GetValue() != 1 {
+		t.Fatalf("web info %v, want external_url without the trailing slash, value 1", m)
+	}
+}

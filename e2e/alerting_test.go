@@ -183,8 +183,15 @@ scrape_configs:
 			if fmt.Sprint(a.Labels) != fmt.Sprint(wantLabels) || a.Status != "firing" {
 				t.Errorf("alert %s labels %v, want %v", a.Status, a.Labels, wantLabels)
 			}
-			if a.Annotations["link"] != "http://"+expAddr+"/api/v1/targets/"+target+"/changes" {
+			if a.Annotations["link"] != "http://"+expAddr+"/targets/"+target {
 				t.Errorf("%v: link %q", a.Labels, a.Annotations["link"])
+			} else if resp, err := client.Get(a.Annotations["link"]); err != nil {
+				t.Errorf("%v: link: %v", a.Labels, err)
+			} else {
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+					t.Errorf("%v: link %s answers %d %s, want the target's page", a.Labels, a.Annotations["link"], resp.StatusCode, resp.Header.Get("Content-Type"))
+				}
 			}
 			switch a.Labels["alertname"] {
 			case "TraceroutePathChanged":
