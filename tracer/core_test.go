@@ -2,9 +2,9 @@ package tracer
 
 import (
 	"encoding/binary"
-	"slices"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )

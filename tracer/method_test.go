@@ -2,8 +2,8 @@ package tracer
 
 import (
 	"encoding/binary"
-	"slices"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
