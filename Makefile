@@ -6,9 +6,20 @@ PKGS    := ./...
 
 all: lint build test
 
-## build: compile the exporter into ./traceroute_exporter
+# Build information for the version package (shown by --version, the
+# landing pages and traceroute_exporter_build_info).
+VERSION_PKG := github.com/prometheus/common/version
+VERSION     := $(shell cat VERSION)
+REVISION    := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -modified)
+BRANCH      := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_DATE  := $(shell date -u +%Y%m%d-%H:%M:%S)
+LDFLAGS     := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(shell id -un)@$(shell hostname) \
+	-X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
+
+## build: compile the exporter into ./traceroute_exporter, with version and revision from git
 build:
-	$(GO) build -o $(BINARY) .
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BINARY) .
 
 ## test: install missing test tools (Debian, as root), then run every test
 test: test-deps

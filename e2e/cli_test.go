@@ -73,3 +73,14 @@ func TestMissingPrivilege(t *testing.T) {
 		t.Fatalf("without CAP_NET_RAW or ping_group_range: exit %d, output %q; want exit 1 and one line naming setcap and ping_group_range", code, out)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("..", "VERSION"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := run(t, nil, "--version")
+	if code != 0 || !strings.Contains(out, "traceroute_exporter, version "+strings.TrimSpace(string(want))+" ") {
+		t.Fatalf("--version: exit %d, %q; want the VERSION file's %s even for a plain go build", code, out, strings.TrimSpace(string(want)))
+	}
+}
