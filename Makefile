@@ -2,7 +2,7 @@ GO      ?= go
 BINARY  := traceroute_exporter
 PKGS    := ./...
 
-.PHONY: all build test test-deps unit lint bench fuzz clean
+.PHONY: all build test test-deps unit lint bench fuzz screenshots clean
 
 all: lint build test
 
@@ -52,6 +52,15 @@ fuzz:
 			$(GO) test $$pf -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME); \
 		done; \
 	done
+
+## screenshots: regenerate the README's images under docs/ from the real-browser test (root)
+SHOTS := e2e/artifacts/TestBrowserPagesAfterRouteSwitch
+screenshots: test-deps
+	TRX_E2E_KEEP_ARTIFACTS=1 CI=true $(GO) test -count=1 -run '^TestBrowserPagesAfterRouteSwitch$$' ./e2e
+	mkdir -p docs
+	cp $(SHOTS)/index.png docs/targets.png
+	cp $(SHOTS)/target-dst4.png docs/target.png
+	cp $(SHOTS)/change-dst4.png docs/change.png
 
 clean:
 	rm -f $(BINARY)
