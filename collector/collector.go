@@ -137,6 +137,9 @@ func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathst
 	emit(d.addrChanges, prometheus.CounterValue, float64(s.AddressChanges))
 	emit(d.asPathChanges, prometheus.CounterValue, float64(ev.ASPathChanges))
 	emit(d.degradations, prometheus.CounterValue, float64(ev.Degradations))
+	if c := ev.LastChange; c != nil {
+		emit(d.lastChange, prometheus.GaugeValue, 1, strconv.FormatUint(c.ID, 10), c.Verdict, c.Before, c.After)
+	}
 	if s.Address.IsValid() {
 		emit(d.targetInfo, prometheus.GaugeValue, 1, s.Address.String())
 	}

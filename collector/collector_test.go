@@ -73,6 +73,9 @@ var aEvidence = &enrich.Evidence{
 	ASPathHash:    12345,
 	ASPathChanges: 1,
 	Degradations:  1,
+	LastChange: &enrich.ChangeSummary{ID: 7, Verdict: "worse", FromHops: 3, ToHops: 3,
+		Before: "198.18.1.2 AS64500, 198.18.2.2 AS64501, 198.18.7.2 (3 hops, RTT 3.0 ms, loss 0%)",
+		After:  "198.18.1.2 AS64500, 198.18.3.2 AS64501, 198.18.7.2 (3 hops, RTT 3.1 ms, loss 0%)"},
 }
 
 func fixture() Sources {

@@ -13,7 +13,7 @@ type descs struct {
 	hopInfo, targetInfo, addrChanges                    *prometheus.Desc
 	hopASN, hopFwdLoss                                  *prometheus.Desc
 	asPathHash, asPathLength, asPathChanges             *prometheus.Desc
-	degradations, hopUnreach                            *prometheus.Desc
+	degradations, hopUnreach, lastChange                *prometheus.Desc
 }
 
 func newDescs(static []string) *descs {
@@ -21,6 +21,7 @@ func newDescs(static []string) *descs {
 	hop := append(target[:len(target):len(target)], "hop")
 	info := append(hop[:len(hop):len(hop)], "ip", "name", "asn", "mpls", "interface")
 	unreach := append(hop[:len(hop):len(hop)], "code")
+	change := append(target[:len(target):len(target)], "id", "verdict", "before", "after")
 	address := append(target[:len(target):len(target)], "address")
 	n := func(name, help string, labels []string) *prometheus.Desc {
 		return prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
@@ -49,6 +50,7 @@ func newDescs(static []string) *descs {
 		asPathHash:    n("as_path_hash", "Stable 52-bit hash of the AS path (the distinct consecutive known AS numbers of the path).", target),
 		asPathLength:  n("as_path_length", "Number of ASes on the path (distinct consecutive known AS numbers).", target),
 		asPathChanges: n("as_path_changes_total", "Times the sequence of known AS numbers of the path changed.", target),
+		lastChange:    n("path_last_change_info", "The latest judged path change (value 1): its id in the history (0 without persistence), verdict, and the paths before and after in one line each, for alert notifications.", change),
 		degradations:  n("path_degradations_total", "Path changes judged worse (more hops, longer AS path, higher destination RTT or loss, or lost reachability).", target),
 		targetInfo:    n("target_info", "The address the target is traced at (value 1).", address),
 		addrChanges:   n("target_address_changes_total", "Times the target's traced address changed (its DNS answers no longer held it).", target),

@@ -120,15 +120,35 @@ func TestEmailAlertThroughAlertmanager(t *testing.T) {
 	waitReady(t, client, "alertmanager", "http://"+amAddr+"/-/ready")
 
 	// The alert Prometheus would send once dst4's path got worse.
-	labels, annotations := ruleAlert(t, "TraceroutePathDegraded",
+	alertLabels, annotations := ruleAlert(t, "TraceroutePathDegraded",
 		map[string]string{"instance": e.addr, "job": "traceroute", "target": "dst4", "site": "lab"}, 1)
 	link := "http://" + e.addr + "/targets/dst4"
 	if annotations["link"] != link {
 		t.Fatalf("the rule links to %q, want the target's page %q", annotations["link"], link)
 	}
 	waitPaths(t, e, 5, func(bool, []string) bool { return true })
+	// The route switch that makes the path worse; once the exporter has
+	// judged it, the rule fills before, after and change_id from
+	// traceroute_path_last_change_info, as Prometheus would.
+	tp.useAlternate()
+	var change map[string]string
+	e.waitFor(15*time.Second, "dst4's change judged and exported", func(m metrics) bool {
+		for _, s := range m["traceroute_path_last_change_info"].GetMetric() {
+			if l := labels(s); l["target"] == "dst4" {
+				change = l
+				return true
+			}
+		}
+		return false
+	})
+	if change["verdict"] != "worse" || change["id"] == "0" || !strings.Contains(change["after"], "(6 hops") ||
+		!strings.Contains(change["before"], "(5 hops") || !strings.Contains(change["after"], "AS64508") {
+		t.Fatalf("traceroute_path_last_change_info of dst4: %v; want a stored change judged worse from 5 to 6 hops through AS64508", change)
+	}
+	annotations["before"], annotations["after"], annotations["change_id"] = change["before"], change["after"], change["id"]
+	changeSVG := link + "/changes/" + change["id"] + ".svg"
 	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
-	body, _ := json.Marshal([]map[string]any{{"labels": labels, "annotations": annotations,
+	body, _ := json.Marshal([]map[string]any{{"labels": alertLabels, "annotations": annotations,
 		"startsAt": startsAt.Format(time.RFC3339), "generatorURL": "http://" + promAddr + "/graph?g0.expr=traceroute_path_degradations_total"}})
 	resp, err := client.Post("http://"+amAddr+"/api/v2/alerts", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -176,7 +196,9 @@ func TestEmailAlertThroughAlertmanager(t *testing.T) {
 			{"instance", text(find(a, hasClass("td", "instance"))), e.addr},
 			{"description", text(find(a, hasClass("p", "description"))), annotations["description"]},
 			{"link to the target's page", attr(find(a, hasClass("a", "target-page")), "href"), link},
-			{"path diagram", attr(find(a, hasClass("img", "path")), "src"), link + "/path.svg"},
+			{"change diagram", attr(find(a, hasClass("img", "change")), "src"), changeSVG},
+			{"before", text(find(a, hasClass("td", "before"))), change["before"]},
+			{"after", text(find(a, hasClass("td", "after"))), change["after"]},
 		}
 		for _, c := range checks {
 			if c.got != c.want {
@@ -191,7 +213,7 @@ func TestEmailAlertThroughAlertmanager(t *testing.T) {
 
 	t.Run("text body", func(t *testing.T) {
 		s := string(parts["text/plain"])
-		for _, want := range []string{"Target:    dst4", "Traced by: " + e.addr, annotations["description"], "Details: " + link, "Path diagram: " + link + "/path.svg"} {
+		for _, want := range []string{"Target:    dst4", "Traced by: " + e.addr, annotations["description"], "Details: " + link, "Change diagram: " + changeSVG, change["before"], change["after"]} {
 			if !strings.Contains(s, want) {
 				t.Errorf("text part lacks %q:\n%s", want, s)
 			}
@@ -207,7 +229,7 @@ func TestEmailAlertThroughAlertmanager(t *testing.T) {
 		if h := text(find(doc, isTag("h1"))); h != "dst4" {
 			t.Errorf("%s: heading %q, want dst4", link, h)
 		}
-		svg := get(t, client, link+"/path.svg", "image/svg+xml")
+		svg := get(t, client, changeSVG, "image/svg+xml")
 		var diagram struct {
 			XMLName xml.Name
 			G       []struct {
@@ -215,16 +237,10 @@ func TestEmailAlertThroughAlertmanager(t *testing.T) {
 			} `xml:"g"`
 		}
 		if err := xml.Unmarshal(svg, &diagram); err != nil || diagram.XMLName.Local != "svg" {
-			t.Fatalf("%s/path.svg is not an SVG document: %v %v", link, diagram.XMLName, err)
+			t.Fatalf("%s is not an SVG document: %v %v", changeSVG, diagram.XMLName, err)
 		}
-		hops := 0
-		for _, g := range diagram.G {
-			if strings.HasPrefix(g.Class, "hop ") || g.Class == "hop" {
-				hops++
-			}
-		}
-		if hops != 5 {
-			t.Errorf("%s/path.svg draws %d hops, want 5", link, hops)
+		if !bytes.Contains(svg, []byte(`class="hop changed`)) || !bytes.Contains(svg, []byte("198.18.8.2")) {
+			t.Errorf("%s does not mark changed hops or lacks the new path's 198.18.8.2", changeSVG)
 		}
 	})
 

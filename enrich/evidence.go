@@ -6,12 +6,16 @@
 package enrich
 
 import (
+	"fmt"
 	"hash/fnv"
+	"math"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/traceroute-exporter/traceroute_exporter/asn"
+	"github.com/traceroute-exporter/traceroute_exporter/history"
 )
 
 // ASNLookup maps an address to its AS; *asn.Holder implements it.
@@ -39,6 +43,46 @@ type ChangeSummary struct {
 	Verdict  string
 	FromHops int
 	ToHops   int
+	// Before and After describe the two paths in one line each, for alert
+	// e-mails: every hop's address and AS, the hop count and the
+	// destination's RTT (see Describe).
+	Before, After string
+}
+
+// Describe renders one side of a change in one line: "198.18.1.2 AS64501,
+// *, 198.18.7.2 AS64507 (3 hops, RTT 10.2 ms, loss 0%)"; "*" is a silent hop.
+func Describe(s history.Snapshot) string {
+	var b strings.Builder
+	for i, h := range s.Path {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if !h.Addr.IsValid() {
+			b.WriteByte('*')
+			continue
+		}
+		b.WriteString(h.Addr.String())
+		if h.ASN != 0 {
+			fmt.Fprintf(&b, " AS%d", h.ASN)
+		}
+	}
+	fmt.Fprintf(&b, " (%d hops", s.Hops)
+	if !s.Reached {
+		b.WriteString(", destination not reached")
+	} else if s.DestRTT > 0 {
+		fmt.Fprintf(&b, ", RTT %.1f ms", float64(s.DestRTT)/float64(time.Millisecond))
+	}
+	if !math.IsNaN(s.DestLoss) {
+		fmt.Fprintf(&b, ", loss %.0f%%", s.DestLoss*100)
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// summarize is a stored change's summary.
+func summarize(c history.Change) *ChangeSummary {
+	return &ChangeSummary{ID: c.ID, Time: c.Time, Verdict: c.Verdict, FromHops: c.Before.Hops, ToHops: c.After.Hops,
+		Before: Describe(c.Before), After: Describe(c.After)}
 }
 
 // Evidence is an immutable view of a target's enrichment, replaced after

@@ -58,8 +58,7 @@ func (s *Sources) NewTarget(name string) *Target {
 		case err != nil && !errors.Is(err, history.ErrNoTarget):
 			s.storeFailed("Cannot read the path history", name, err)
 		case len(cs) == 1:
-			c := cs[0]
-			ev.LastChange = &ChangeSummary{ID: c.ID, Time: c.Time, Verdict: c.Verdict, FromHops: c.Before.Hops, ToHops: c.After.Hops}
+			ev.LastChange = summarize(cs[0])
 		}
 	}
 	t.snap.Store(ev)
@@ -165,16 +164,16 @@ func (t *Target) judge(next *Evidence, p *pending, cur *pathstate.Snapshot) Even
 	if ev.Verdict == history.Worse {
 		next.Degradations++
 	}
-	sum := &ChangeSummary{Time: p.c.Time, Verdict: ev.Verdict, FromHops: p.c.Before.Hops, ToHops: cur.Path.Hops}
+	rec := history.Change{Time: p.c.Time, Target: t.name, Before: p.before, After: after,
+		DiffTTLs: history.DiffTTLs(p.before.Path, after.Path), Verdict: ev.Verdict}
 	if s := t.src.Store; s != nil {
-		id, err := s.AddChange(history.Change{Time: p.c.Time, Target: t.name, Before: p.before, After: after,
-			DiffTTLs: history.DiffTTLs(p.before.Path, after.Path), Verdict: ev.Verdict})
+		id, err := s.AddChange(rec)
 		if err != nil {
 			t.src.storeFailed("Cannot record a path change", t.name, err)
 		}
-		sum.ID = id
+		rec.ID = id
 	}
-	next.LastChange = sum
+	next.LastChange = summarize(rec)
 	return ev
 }
 

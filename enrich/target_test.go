@@ -164,6 +164,11 @@ func TestJudgementWaitsForSilentHops(t *testing.T) {
 		!slices.Equal(cs[0].DiffTTLs, []int{3, 4, 5, 6}) || !cs[0].Time.Equal(c.Time) {
 		t.Fatalf("stored change %+v, want the whole new AS path, hops 3-6 differing, at the change's time", cs)
 	}
+	lc := tg.Evidence().LastChange
+	if lc == nil || lc.After != "198.18.1.2 AS64501, 198.18.2.2 AS64502, 198.18.8.2 AS64508, 198.18.9.2 AS64509, 198.18.4.2 AS64504, 198.18.7.2 AS64507 (6 hops, RTT 10.0 ms, loss 0%)" ||
+		!strings.HasSuffix(lc.Before, "(5 hops, RTT 10.0 ms, loss 0%)") {
+		t.Fatalf("last change summary %+v", lc)
+	}
 	if tg.Update(filled, filled, nil) != nil || tg.Evidence().ASPathChanges != 1 {
 		t.Fatal("a later interval judged again or counted another AS path change")
 	}
