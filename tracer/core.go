@@ -22,8 +22,9 @@ type probeKey struct {
 // inflight is a probe waiting for its reply, or one already given up as
 // lost that is remembered for a while so its late reply is recognised.
 type inflight struct {
-	job *job
-	idx int // index in job.res.Probes
+	job  *job
+	idx  int   // index in job.res.Probes
+	flow uint8 // index in job.flows
 	// sent is read immediately before the send system call; it carries
 	// both a wall reading (compared with the kernel's receive time) and a
 	// monotonic one (a bound that catches wall-clock steps).
@@ -44,7 +45,7 @@ type round struct {
 // job is one interval of tracing to one destination.
 type job struct {
 	target *Target
-	flow   *flow
+	flows  []*flow
 	res    Result
 	next   int // next round to send
 	// pending counts probes sent and not yet answered or given up.
@@ -170,20 +171,22 @@ func (c *core) sendRound(at time.Time, j *job) {
 		return
 	}
 	s := j.target.sched
-	f := j.flow
-	dst := f.dst
+	dst := j.flows[0].dst
+	m := j.flows[0].method
 	rd := &round{job: j, index: j.next}
 	j.next++
 	j.reached = append(j.reached, false)
 	limit := j.limit()
-	conn := c.conns[family(dst)][f.method.sock()]
-	proto := f.method.proto(dst.Is6())
-	rd.keys = make([]probeKey, 0, limit)
+	conn := c.conns[family(dst)][m.sock()]
+	proto := m.proto(dst.Is6())
+	rd.keys = make([]probeKey, 0, limit*len(j.flows))
 	var last time.Time
-	for ttl := limit; ttl >= 1; ttl-- {
+	for i := 0; i < limit*len(j.flows); i++ {
+		ttl, k := limit-i/len(j.flows), i%len(j.flows)
+		f := j.flows[k]
 		seq := f.nextSeq()
-		p := Probe{Round: rd.index, TTL: ttl, ReplyTTL: -1}
-		b := f.method.build(f, seq, c.buf[:])
+		p := Probe{Round: rd.index, TTL: ttl, Flow: k, ReplyTTL: -1}
+		b := m.build(f, seq, c.buf[:])
 		sent := c.now()
 		if err := conn.WriteTo(b, dst, s.Src, ttl); err != nil {
 			c.stats.sendErrors.Add(1)
@@ -200,7 +203,7 @@ func (c *core) sendRound(at time.Time, j *job) {
 			// that one can no longer be told apart, so it is lost.
 			old.job.pending--
 		}
-		c.inflight[key] = inflight{job: j, idx: len(j.res.Probes), sent: sent}
+		c.inflight[key] = inflight{job: j, idx: len(j.res.Probes), flow: uint8(k), sent: sent}
 		j.res.Probes = append(j.res.Probes, p)
 		j.pending++
 		rd.keys = append(rd.keys, key)
@@ -228,7 +231,7 @@ func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) 
 	}
 	key := probeKey{dst: dst, proto: r.Proto, id: r.ID, seq: r.Seq}
 	in, ok := c.inflight[key]
-	if ok && r.Port != in.job.flow.port {
+	if ok && r.Port != in.job.flows[in.flow].port {
 		ok = false // another flow's destination port: not ours
 		in = inflight{}
 	}
@@ -257,7 +260,8 @@ func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) 
 	c.stats.replies.Add(1)
 	j.pending--
 	p := &j.res.Probes[in.idx]
-	kind := j.flow.method.outcome(r, j.flow, from)
+	f := j.flows[in.flow]
+	kind := f.method.outcome(r, f, from)
 	p.Kind, p.Code, p.From, p.ReplyTTL, p.RTT = kind, r.Code, from, replyTTL, rtt
 	switch kind {
 	case KindReached, KindDestUnreachable:

@@ -207,7 +207,7 @@ func TestParisFlowConstantAndIdentifiersUniquePerDestination(t *testing.T) {
 	if len(ids[dstA]) != 2 || len(ids[dstB]) != 1 {
 		t.Fatalf("identifiers per destination %v: two targets of one address need two, one of another needs one", ids)
 	}
-	if a1.flow.id == a2.flow.id {
+	if a1.flows[0].id == a2.flows[0].id {
 		t.Fatal("two targets of one destination share an identifier")
 	}
 	_ = b
@@ -418,7 +418,7 @@ func TestSendErrorsAndSequenceWrap(t *testing.T) {
 	h2 := newHarness()
 	tg := h2.addTarget(sched(2), dstA)
 	h2.at(0)
-	tg.flow.seq -= 8 // the next round reuses the first round's sequence numbers
+	tg.flows[0].seq -= 8 // the next round reuses the first round's sequence numbers
 	h2.at(2 * time.Second)
 	h2.at(4 * time.Second)
 	h2.drain()

@@ -25,7 +25,7 @@ func (c *core) expire(rd *round) {
 			c.inflight[k] = in
 		}
 	}
-	fam := family(j.flow.dst)
+	fam := family(j.flows[0].dst)
 	c.waiting[fam] = append(c.waiting[fam], rd)
 	c.wakeAll(fam)
 	c.events.push(&event{at: rd.deadline.Add(drainGrace), kind: evForget, round: rd})

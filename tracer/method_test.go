@@ -75,7 +75,7 @@ func TestUDPProbesKeepOneFlowAndReachWithPortUnreachable(t *testing.T) {
 	for _, w := range m.udp.writes {
 		w.src = m.src
 		sp, dp := binary.BigEndian.Uint16(w.b[0:]), binary.BigEndian.Uint16(w.b[2:])
-		if sp != tg.flow.id || dp != 33434 || sp < minFlowPort || binary.BigEndian.Uint16(w.b[6:]) == 0 {
+		if sp != tg.flows[0].id || dp != 33434 || sp < minFlowPort || binary.BigEndian.Uint16(w.b[6:]) == 0 {
 			t.Fatalf("UDP probe %x: ports %d->%d, want the flow's port -> 33434 and a non-zero checksum", w.b, sp, dp)
 		}
 	}
@@ -202,4 +202,35 @@ func sortedRaw(writes []rawWrite) []rawWrite {
 	out := append([]rawWrite(nil), writes...)
 	slices.SortStableFunc(out, func(a, b rawWrite) int { return a.ttl - b.ttl })
 	return out
+}
+
+// TestFlowsProbeEveryTTLOncePerFlow: with flows: 3 each round sends every
+// TTL once per flow, the flows have distinct identifiers (so distinct
+// checksums), and replies are matched to their flow.
+func TestFlowsProbeEveryTTLOncePerFlow(t *testing.T) {
+	h := newHarness()
+	tg := h.addTarget(Schedule{Interval: 4 * time.Second, Rounds: 1, MaxHops: 2, Timeout: time.Second, Flows: 3}, dstA)
+	h.at(0)
+	if len(h.fc.writes) != 6 || len(tg.flows) != 3 {
+		t.Fatalf("%d probes from %d flows, want 2 TTLs x 3 flows", len(h.fc.writes), len(tg.flows))
+	}
+	ids, sums := map[uint16]bool{}, map[uint16]bool{}
+	for _, w := range h.fc.writes {
+		ids[w.id], sums[w.cksum] = true, true
+	}
+	if len(ids) != 3 || len(sums) != 3 {
+		t.Fatalf("identifiers %v checksums %v, want 3 distinct of each", ids, sums)
+	}
+	h.answerAll(0, 2, nil)
+	h.at(4 * time.Second)
+	h.drain()
+	perFlow := map[int]int{}
+	for _, p := range h.results[0].Probes {
+		if p.Kind != KindNone {
+			perFlow[p.Flow]++
+		}
+	}
+	if h.results[0].Flows != 3 || perFlow[0] != 2 || perFlow[1] != 2 || perFlow[2] != 2 {
+		t.Fatalf("flows %d, answered probes per flow %v; want 3 flows with 2 each", h.results[0].Flows, perFlow)
+	}
 }

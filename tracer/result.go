@@ -30,12 +30,17 @@ type Schedule struct {
 	// Timeout is how long a probe waits for its reply, measured from the
 	// probe's send time to the reply's kernel receive time.
 	Timeout time.Duration
+	// Flows is how many distinct flows (ICMP identifiers, or UDP and TCP
+	// source ports) trace the target in the same rounds, so that every
+	// branch of a per-flow load balancer shows; 0 or 1 means one.
+	Flows int
 }
 
 // Probe is the outcome of one probe.
 type Probe struct {
-	// Round is the round (0-based) and TTL the hop limit the probe was sent with.
-	Round, TTL int
+	// Round is the round (0-based) and TTL the hop limit the probe was
+	// sent with; Flow the index of its flow (0-based).
+	Round, TTL, Flow int
 	// Kind is the kind of reply, or KindNone if none came within the timeout.
 	Kind Kind
 	// Code is the ICMP code of the reply.
@@ -62,8 +67,9 @@ type Result struct {
 	// Hint is the hop count the interval started from (0: none): rounds
 	// probed TTLs up to Hint+1 until the interval's own replies said more.
 	Hint int
-	// Rounds is the number of rounds sent.
-	Rounds int
+	// Rounds is the number of rounds sent, and Flows the number of flows
+	// that sent in each.
+	Rounds, Flows int
 	// Probes holds every probe in send order (by round, then TTL).
 	Probes []Probe
 	// SendErr is the last error the socket returned for a probe of this

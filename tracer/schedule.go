@@ -24,9 +24,15 @@ func (c *core) remove(t *Target) {
 		t.job.cancelled = true
 		t.job = nil
 	}
-	if t.flow != nil {
-		c.ids.release(t.flow.dst, t.flow.method, t.flow.id)
+	c.releaseFlows(t)
+}
+
+// releaseFlows frees the identifiers of t's flows.
+func (c *core) releaseFlows(t *Target) {
+	for _, f := range t.flows {
+		c.ids.release(f.dst, f.method, f.id)
 	}
+	t.flows = nil
 }
 
 // startInterval begins the target's interval scheduled at `at` and
@@ -48,12 +54,13 @@ func (c *core) startInterval(at, now time.Time, t *Target) {
 		c.stats.noSocket.Add(1)
 		return
 	}
-	if t.flow == nil || t.flow.dst != dst {
-		if !c.newFlow(t, dst, m) {
+	if len(t.flows) == 0 || t.flows[0].dst != dst {
+		if !c.newFlows(t, dst, m) {
 			return
 		}
 	}
-	j := &job{target: t, flow: t.flow}
+	j := &job{target: t, flows: t.flows}
+	j.res.Flows = len(t.flows)
 	j.res.Dst = dst
 	j.res.Start = at
 	j.res.Hint = int(t.hint.Load())
@@ -62,11 +69,11 @@ func (c *core) startInterval(at, now time.Time, t *Target) {
 	c.events.push(&event{at: at.Add(t.sched.Interval), kind: evFinish, job: j})
 }
 
-// newFlow gives t a flow towards dst, releasing its old one. UDP and TCP
-// flows need the source address their checksums cover: the configured
+// newFlows gives t its flows towards dst, releasing its old ones. UDP and
+// TCP flows need the source address their checksums cover: the configured
 // one, or the address of the route to dst. It reports false (and counts a
 // send error) when there is no route.
-func (c *core) newFlow(t *Target, dst netip.Addr, m Method) bool {
+func (c *core) newFlows(t *Target, dst netip.Addr, m Method) bool {
 	src := t.sched.Src
 	if !src.IsValid() && m.sock() != sockICMP {
 		a, err := c.route(dst)
@@ -76,20 +83,21 @@ func (c *core) newFlow(t *Target, dst netip.Addr, m Method) bool {
 		}
 		src = a
 	}
-	if t.flow != nil {
-		c.ids.release(t.flow.dst, t.flow.method, t.flow.id)
-	}
+	c.releaseFlows(t)
 	port := t.sched.Port
 	if port == 0 {
 		port = m.DefaultPort()
 	}
-	// A new object: jobs of the old address keep theirs.
-	t.flow = &flow{method: m, dst: dst, src: src, port: port, id: c.ids.take(dst, m), seq: randSeq(), seqHigh: rand.Uint32() >> 16}
-	if fixed := c.fixedID[family(dst)]; fixed != 0 && m.sock() == sockICMP {
-		// The socket overwrites the identifier: build with it, so the
-		// checksum on the wire is the flow's. The table's identifier
-		// stays reserved only to keep release symmetric.
-		t.flow.wireID = fixed
+	// New objects: jobs of the old address keep theirs.
+	for range t.nflows() {
+		f := &flow{method: m, dst: dst, src: src, port: port, id: c.ids.take(dst, m), seq: randSeq(), seqHigh: rand.Uint32() >> 16}
+		if fixed := c.fixedID[family(dst)]; fixed != 0 && m.sock() == sockICMP {
+			// The socket overwrites the identifier: build with it, so the
+			// checksum on the wire is the flow's. The table's identifier
+			// stays reserved only to keep release symmetric.
+			f.wireID = fixed
+		}
+		t.flows = append(t.flows, f)
 	}
 	return true
 }

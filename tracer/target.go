@@ -17,11 +17,14 @@ type Target struct {
 	gone  atomic.Bool // removed: results still queued are dropped
 
 	// Owned by the engine's loop.
-	flow    *flow // the flow to the current address; nil before the first
+	flows   []*flow // the flows to the current address; nil before the first
 	removed bool
 	start   time.Time // start of the next interval
 	job     *job      // the interval in progress, if any
 }
+
+// nflows is how many flows trace the target.
+func (t *Target) nflows() int { return max(1, t.sched.Flows) }
 
 // method is the target's probe method (ICMP unless the schedule says).
 func (t *Target) method() Method {
