@@ -7,6 +7,7 @@
 package collector
 
 import (
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,7 +74,11 @@ func (c *Collector) Describe(chan<- *prometheus.Desc) {}
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	targets := c.src.Targets()
 	names := staticLabelNames(targets)
-	d := c.descsFor(names)
+	withFlow := false
+	for _, t := range targets {
+		withFlow = withFlow || len(t.Snapshot.Flows) > 1
+	}
+	d := c.descsFor(names, withFlow)
 	for _, t := range targets {
 		values := make([]string, 0, 1+len(names))
 		values = append(values, t.Name)
@@ -91,12 +96,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 
 // descsFor returns the descriptors for the given static label names,
 // building them only when the names change (after a reload).
-func (c *Collector) descsFor(names []string) *descs {
-	key := strings.Join(names, ",")
+func (c *Collector) descsFor(names []string, withFlow bool) *descs {
+	key := strings.Join(names, ",") + "/" + strconv.FormatBool(withFlow)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.descs == nil || key != c.key {
-		c.descs, c.key = newDescs(names), key
+		c.descs, c.key = newDescs(names, withFlow), key
 	}
 	return c.descs
 }
@@ -154,7 +159,8 @@ func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathst
 	}
 	// Everything per hop comes from the one path: its hop count, its
 	// identity, the responder known at each TTL and that TTL's statistics.
-	emit(d.hops, prometheus.GaugeValue, float64(s.Path.Hops))
+	emit(d.hops, prometheus.GaugeValue, float64(s.MaxHops()))
+	emit(d.pathFlows, prometheus.GaugeValue, float64(s.PathFlows))
 	emit(d.pathHash, prometheus.GaugeValue, float64(s.PathHash))
 	emit(d.pathSince, prometheus.GaugeValue, unix(s.PathSince))
 	emit(d.destLoss, prometheus.GaugeValue, in.Dest.Loss)
@@ -165,30 +171,51 @@ func collectTarget(ch chan<- prometheus.Metric, d *descs, lv []string, s *pathst
 	if s.Reached && in.Dest.RTT.N > 0 {
 		emit(d.destRTT, prometheus.GaugeValue, in.Dest.RTT.Mean.Seconds())
 	}
-	for _, h := range in.HopStats {
-		hop := strconv.Itoa(h.TTL)
-		emit(d.hopLoss, prometheus.GaugeValue, h.Loss, hop)
-		emit(d.hopFwdLoss, prometheus.GaugeValue, h.ForwardLoss, hop)
-		if h.RTT.N > 0 {
-			emit(d.hopRTT, prometheus.GaugeValue, h.RTT.Mean.Seconds(), hop)
-			emit(d.hopRTTMin, prometheus.GaugeValue, h.RTT.Min.Seconds(), hop)
-			emit(d.hopRTTMax, prometheus.GaugeValue, h.RTT.Max.Seconds(), hop)
-			emit(d.hopRTTStddev, prometheus.GaugeValue, h.RTT.Stddev.Seconds(), hop)
+	if len(s.Flows) > 1 {
+		for k, f := range s.Flows {
+			collectHops(emit, d, f.Last.HopStats, f.Hops, ev, strconv.Itoa(k))
 		}
-		if h.TTL <= len(s.Hops) && s.Hops[h.TTL-1].IsValid() {
+		return
+	}
+	collectHops(emit, d, in.HopStats, s.Hops, ev, "0")
+}
+
+// collectHops emits the per-hop series of one flow's path: statistics of
+// its TTLs, the responder of each with what is known of it, and the
+// Unreachable codes. flow is the value of the flow label when the
+// families have one. Names and AS numbers are looked up for flow 0's path
+// (the evidence follows flow 0); other flows' hops carry their addresses.
+func collectHops(emit func(*prometheus.Desc, prometheus.ValueType, float64, ...string), d *descs, stats []pathstate.Hop, hops []netip.Addr, ev *enrich.Evidence, flow string) {
+	lv := func(hop string, extra ...string) []string {
+		if d.withFlow {
+			return append([]string{hop, flow}, extra...)
+		}
+		return append([]string{hop}, extra...)
+	}
+	for _, h := range stats {
+		hop := strconv.Itoa(h.TTL)
+		emit(d.hopLoss, prometheus.GaugeValue, h.Loss, lv(hop)...)
+		emit(d.hopFwdLoss, prometheus.GaugeValue, h.ForwardLoss, lv(hop)...)
+		if h.RTT.N > 0 {
+			emit(d.hopRTT, prometheus.GaugeValue, h.RTT.Mean.Seconds(), lv(hop)...)
+			emit(d.hopRTTMin, prometheus.GaugeValue, h.RTT.Min.Seconds(), lv(hop)...)
+			emit(d.hopRTTMax, prometheus.GaugeValue, h.RTT.Max.Seconds(), lv(hop)...)
+			emit(d.hopRTTStddev, prometheus.GaugeValue, h.RTT.Stddev.Seconds(), lv(hop)...)
+		}
+		if h.TTL <= len(hops) && hops[h.TTL-1].IsValid() {
 			var info enrich.HopInfo
-			if h.TTL <= len(ev.Hops) {
+			if flow == "0" && h.TTL <= len(ev.Hops) {
 				info = ev.Hops[h.TTL-1]
 			}
 			asn := ""
 			if info.ASN != 0 {
 				asn = strconv.FormatUint(uint64(info.ASN), 10)
-				emit(d.hopASN, prometheus.GaugeValue, float64(info.ASN), hop)
+				emit(d.hopASN, prometheus.GaugeValue, float64(info.ASN), lv(hop)...)
 			}
-			emit(d.hopInfo, prometheus.GaugeValue, 1, hop, s.Hops[h.TTL-1].String(), info.Name, asn, h.MPLS, h.Interface)
+			emit(d.hopInfo, prometheus.GaugeValue, 1, lv(hop, hops[h.TTL-1].String(), info.Name, asn, h.MPLS, h.Interface)...)
 		}
 		if h.Unreachable >= 0 {
-			emit(d.hopUnreach, prometheus.GaugeValue, 1, hop, strconv.Itoa(h.Unreachable))
+			emit(d.hopUnreach, prometheus.GaugeValue, 1, lv(hop, strconv.Itoa(h.Unreachable))...)
 		}
 	}
 }

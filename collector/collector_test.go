@@ -340,3 +340,39 @@ func TestWebInfo(t *testing.T) {
 		t.Fatalf("web info %v, want external_url without the trailing slash, value 1", m)
 	}
 }
+
+func TestFlowLabelWhenATargetHasSeveralFlows(t *testing.T) {
+	dst := ip("198.18.7.2")
+	one := pathstate.NewState()
+	one.SetAddress(dst)
+	one.Observe(trace(dst, t0, 2, ip("198.18.1.2"), dst))
+	two := pathstate.NewState()
+	two.SetAddress(dst)
+	r := trace(dst, t0, 2, ip("198.18.1.2"), ip("198.18.3.2"), dst)
+	other := trace(dst, t0, 2, ip("198.18.1.2"), ip("198.18.5.2"), dst)
+	for _, p := range other.Probes {
+		p.Flow = 1
+		r.Probes = append(r.Probes, p)
+	}
+	r.Flows = 2
+	two.Observe(r)
+	out := string(render(t, Sources{
+		Targets: func() []Target {
+			return []Target{{Name: "one", Snapshot: one.Snapshot()}, {Name: "two", Snapshot: two.Snapshot()}}
+		},
+		Stats:  func() ExporterStats { return ExporterStats{} },
+		Reload: func() (bool, time.Time) { return true, t0 },
+	}))
+	for _, want := range []string{
+		`traceroute_hop_info{asn="",flow="0",hop="2",interface="",ip="198.18.3.2",mpls="",name="",target="two"} 1`,
+		`traceroute_hop_info{asn="",flow="1",hop="2",interface="",ip="198.18.5.2",mpls="",name="",target="two"} 1`,
+		`traceroute_hop_info{asn="",flow="0",hop="1",interface="",ip="198.18.1.2",mpls="",name="",target="one"} 1`,
+		`traceroute_path_flows{target="two"} 2`,
+		`traceroute_path_flows{target="one"} 1`,
+		`traceroute_hops{target="two"} 3`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("missing %s in\n%s", want, out)
+		}
+	}
+}

@@ -14,11 +14,18 @@ type descs struct {
 	hopASN, hopFwdLoss                                  *prometheus.Desc
 	asPathHash, asPathLength, asPathChanges             *prometheus.Desc
 	degradations, hopUnreach, lastChange                *prometheus.Desc
+	pathFlows                                           *prometheus.Desc
+	// withFlow: the per-hop families have a flow label (some target is
+	// traced by more than one flow).
+	withFlow bool
 }
 
-func newDescs(static []string) *descs {
+func newDescs(static []string, withFlow bool) *descs {
 	target := append([]string{"target"}, static...)
 	hop := append(target[:len(target):len(target)], "hop")
+	if withFlow {
+		hop = append(hop, "flow")
+	}
 	info := append(hop[:len(hop):len(hop)], "ip", "name", "asn", "mpls", "interface")
 	unreach := append(hop[:len(hop):len(hop)], "code")
 	change := append(target[:len(target):len(target)], "id", "verdict", "before", "after")
@@ -27,11 +34,13 @@ func newDescs(static []string) *descs {
 		return prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
 	}
 	return &descs{
+		withFlow:      withFlow,
+		pathFlows:     n("path_flows", "Distinct paths among the flows that trace the target (1 for one flow; more means a load balancer splits them).", target),
 		reached:       n("destination_reached", "Whether the destination answered in the last interval (1) or not (0).", target),
-		hops:          n("hops", "Hop count of the current path: the destination's TTL, or the last responding hop's if the destination never answered on this path.", target),
+		hops:          n("hops", "Hop count of the current path (the longest of the flows' paths): the destination's TTL, or the last responding hop's if the destination never answered on this path.", target),
 		destRTT:       n("destination_rtt_seconds", "Mean round-trip time to the destination over the last interval.", target),
 		destLoss:      n("destination_loss_ratio", "Share of the last interval's probes to the destination that got no reply (0..1).", target),
-		pathHash:      n("path_hash", "Stable 52-bit hash of the current path's identity (hop count and the responder of each hop); changes exactly when a path change is counted.", target),
+		pathHash:      n("path_hash", "Stable 52-bit hash of the current path's identity (hop count and the responder of each hop; with several flows, of the set of their paths); changes exactly when a path change is counted.", target),
 		pathChanges:   n("path_changes_total", "Confirmed path changes (another responder at a hop, or another hop count, seen in more than one round).", target),
 		pathSince:     n("path_last_change_timestamp_seconds", "Time the current path was first seen: its last change, or the first interval if it never changed.", target),
 		probesSent:    n("probes_sent_total", "Probes sent to the target, every TTL counted.", target),

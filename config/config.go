@@ -33,6 +33,7 @@ const (
 	MinInterval  = time.Second
 	MaxProbes    = 100
 	MaxHopsLimit = 255
+	MaxFlows     = 16
 )
 
 // Config is a loaded, validated configuration.
@@ -65,6 +66,10 @@ type Target struct {
 	Timeout time.Duration
 	// MaxHops is the highest TTL probed.
 	MaxHops int
+	// Flows is how many distinct flows trace the target in the same
+	// rounds (1..MaxFlows), so that every branch of a per-flow load
+	// balancer shows.
+	Flows int
 	// Labels are static labels added to every series of the target.
 	Labels map[string]string
 }
@@ -79,6 +84,7 @@ type fileDefaults struct {
 	Probes   *int    `yaml:"probes"`
 	Timeout  *string `yaml:"timeout"`
 	MaxHops  *int    `yaml:"max_hops"`
+	Flows    *int    `yaml:"flows"`
 }
 
 type fileTarget struct {
@@ -119,6 +125,7 @@ func Parse(b []byte) (*Config, error) {
 		Probes:   DefaultProbes,
 		Timeout:  DefaultTimeout,
 		MaxHops:  DefaultMaxHops,
+		Flows:    1,
 	}
 	if err := apply(&base, f.Defaults); err != nil {
 		return nil, fmt.Errorf("defaults: %w", err)
@@ -167,6 +174,9 @@ func apply(t *Target, d fileDefaults) error {
 	}
 	if d.Probes != nil {
 		t.Probes = *d.Probes
+	}
+	if d.Flows != nil {
+		t.Flows = *d.Flows
 	}
 	if d.MaxHops != nil {
 		t.MaxHops = *d.MaxHops

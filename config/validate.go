@@ -76,6 +76,9 @@ func (t *Target) validate() error {
 	if t.Timeout <= 0 || t.Timeout > t.Interval {
 		return fmt.Errorf("timeout: %s must be above 0 and at most the interval (%s)", t.Timeout, t.Interval)
 	}
+	if t.Flows < 1 || t.Flows > MaxFlows {
+		return fmt.Errorf("flows: %d is out of range 1..%d", t.Flows, MaxFlows)
+	}
 	if t.MaxHops < 1 || t.MaxHops > MaxHopsLimit {
 		return fmt.Errorf("max_hops: %d is out of range 1..%d", t.MaxHops, MaxHopsLimit)
 	}

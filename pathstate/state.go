@@ -34,8 +34,16 @@ type Snapshot struct {
 	// Hops is the responder known at each TTL of the path: the identity's,
 	// or one seen since at a TTL that was a wildcard.
 	Hops []netip.Addr
+	// Flows holds each flow's path and statistics when the target is
+	// traced by more than one flow (the fields above are then flow 0's,
+	// except PathHash, the hash of the set of the flows' paths); nil for
+	// one flow. PathFlows counts the distinct paths among the flows.
+	Flows     []FlowPath
+	PathFlows int
 	// PathChanges counts confirmed changes since the target was
-	// configured; PathSince is when the current path was first seen.
+	// configured (with several flows, intervals in which the set of the
+	// flows' paths changed); PathSince is when the current path was first
+	// seen.
 	PathChanges uint64
 	PathSince   time.Time
 	// ProbesSent and Replies count every probe and reply of the target.
@@ -44,10 +52,14 @@ type Snapshot struct {
 	ResolveErrors uint64
 }
 
-// Change is one confirmed path change, for the log and the history.
+// Change is one confirmed path change of one flow, for the log and the
+// history.
 type Change struct {
 	Time    time.Time
 	Address netip.Addr
+	// Flow is the index of the flow whose path changed (0 for a target
+	// traced by one flow).
+	Flow int
 	// Before and After are the paths' identities; BeforeHops and
 	// AfterHops the responders known at each of their TTLs.
 	Before, After         Path
@@ -57,8 +69,8 @@ type Change struct {
 // State is one target's state. Observe, SetAddress and ResolveFailed are
 // called by the target's prober, Snapshot by any number of readers.
 type State struct {
-	mu   sync.Mutex // serializes writers and guards tr
-	tr   tracker
+	mu   sync.Mutex // serializes writers and guards trs
+	trs  []tracker  // one per flow
 	snap atomic.Pointer[Snapshot]
 }
 
@@ -82,33 +94,46 @@ func (s *State) Observe(r tracer.Result) []Change {
 	prev := s.snap.Load()
 	next := *prev
 	current := !prev.Address.IsValid() || r.Dst == prev.Address
-	var changes []change
-	if current {
-		changes = s.tr.observe(rounds(r))
+	per := splitFlows(r)
+	if len(s.trs) != len(per) {
+		s.trs = make([]tracker, len(per))
 	}
 	var out []Change
-	for _, c := range changes {
-		next.PathChanges++
-		out = append(out, Change{Time: r.End, Address: r.Dst, Before: c.before.id, After: c.after.id,
-			BeforeHops: c.before.seen, AfterHops: c.after.seen})
+	flows := make([]FlowPath, len(per))
+	for k, fr := range per {
+		if current {
+			for _, c := range s.trs[k].observe(rounds(fr)) {
+				out = append(out, Change{Time: r.End, Address: r.Dst, Flow: k, Before: c.before.id, After: c.after.id,
+					BeforeHops: c.before.seen, AfterHops: c.after.seen})
+			}
+		}
+		flows[k] = flowPath(s.trs[k].cur, fr)
 	}
-	hops, reached := 0, false
-	if v := s.tr.cur; v != nil {
-		hops, reached = v.hops(), v.reached
+	f0 := flows[0]
+	if f0.Path.Known() {
 		if !prev.Path.Known() || len(out) > 0 {
 			next.PathSince = r.End
 		}
-		next.Path = Path{Hops: v.id.Hops, Addrs: append([]netip.Addr(nil), v.id.Addrs...)}
-		next.PathHash = next.Path.Hash()
-		next.Hops = append([]netip.Addr(nil), v.seen...)
-		next.Reached = reached
+		next.Path, next.Hops, next.Reached = f0.Path, f0.Hops, f0.Reached
 	}
-	in := Summarize(r, hops, reached)
-	next.ProbesSent += uint64(in.Sent)
-	next.Replies += uint64(in.Replies)
+	next.PathHash = setHash(flows)
+	switch {
+	case len(per) == 1:
+		next.PathChanges += uint64(len(out))
+	case len(out) > 0 && next.PathHash != prev.PathHash:
+		next.PathChanges++ // the set of the flows' paths changed: one change
+	}
+	next.Flows, next.PathFlows = nil, distinctPaths(flows)
+	if len(per) > 1 {
+		next.Flows = flows
+	}
+	for _, f := range flows {
+		next.ProbesSent += uint64(f.Last.Sent)
+		next.Replies += uint64(f.Last.Replies)
+	}
 	if current {
 		next.Observed = true
-		next.Last = in
+		next.Last = f0.Last
 	}
 	s.snap.Store(&next)
 	return out
@@ -134,7 +159,7 @@ func (s *State) SetAddress(a netip.Addr) bool {
 	next.Last = Interval{}
 	next.Path, next.PathHash, next.Hops, next.Reached = Path{}, 0, nil, false
 	next.PathSince = time.Time{}
-	s.tr = tracker{}
+	s.trs = nil
 	s.snap.Store(&next)
 	return true
 }

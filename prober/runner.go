@@ -43,6 +43,7 @@ func newRunner(t config.Target, ev *enrich.Target, logger log.Logger) *runner {
 		Rounds:   t.Probes,
 		MaxHops:  t.MaxHops,
 		Timeout:  t.Timeout,
+		Flows:    t.Flows,
 	}
 	if t.Source != "" {
 		s.Src = netip.MustParseAddr(t.Source) // validated by config
@@ -66,20 +67,28 @@ func (r *runner) named() bool {
 func (r *runner) observe(res tracer.Result) {
 	prev := r.state.Snapshot()
 	changes := r.state.Observe(res)
+	var flow0 []pathstate.Change // the evidence (AS path, history) follows flow 0
 	for _, c := range changes {
-		level.Info(r.logger).Log("msg", "Path changed", "address", c.Address,
+		kv := []any{"msg", "Path changed", "address", c.Address,
 			"old_hops", c.Before.Hops, "new_hops", c.After.Hops,
-			"old_path", hopList(c.BeforeHops), "new_path", hopList(c.AfterHops))
+			"old_path", hopList(c.BeforeHops), "new_path", hopList(c.AfterHops)}
+		if r.cfg.Flows > 1 {
+			kv = append(kv, "flow", c.Flow)
+		}
+		level.Info(r.logger).Log(kv...)
+		if c.Flow == 0 {
+			flow0 = append(flow0, c)
+		}
 	}
 	// A change is judged once its new path is known (see enrich.Update).
-	for _, e := range r.ev.Update(prev, r.state.Snapshot(), changes) {
+	for _, e := range r.ev.Update(prev, r.state.Snapshot(), flow0) {
 		level.Info(r.logger).Log("msg", "Path change judged", "address", e.Address, "changed_at", e.Time,
 			"old_hops", e.Before.Hops, "new_hops", len(e.AfterHops), "new_path", hopList(e.AfterHops),
 			"verdict", e.Verdict, "reasons", strings.Join(e.Reasons, "; "))
 	}
 	r.mu.Lock()
 	if snap := r.state.Snapshot(); res.Dst == snap.Address {
-		r.target.SetHint(snap.Path.Hops) // not an old address's hop count
+		r.target.SetHint(snap.MaxHops()) // not an old address's hop count
 	}
 	r.mu.Unlock()
 	if res.SendErr != nil {
