@@ -2,8 +2,11 @@ package main
 
 import (
 	"math"
+	"net/netip"
 
 	"github.com/traceroute-exporter/traceroute_exporter/api"
+	"github.com/traceroute-exporter/traceroute_exporter/enrich"
+	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
 	"github.com/traceroute-exporter/traceroute_exporter/prober"
 )
 
@@ -42,7 +45,7 @@ func apiTarget(t prober.Target, withPath bool) api.Target {
 			out.LastChange = &api.ChangeSummary{Time: c.Time, Verdict: c.Verdict, FromHops: c.FromHops, ToHops: c.ToHops}
 		}
 	}
-	out.PathChanges = s.PathChanges
+	out.PathChanges, out.PathFlows = s.PathChanges, s.PathFlows
 	if !s.Observed || !s.Path.Known() {
 		return out
 	}
@@ -60,10 +63,27 @@ func apiTarget(t prober.Target, withPath bool) api.Target {
 	if !withPath {
 		return out
 	}
-	for i, h := range in.HopStats {
+	out.Path = apiHops(in.HopStats, s.Hops, ev)
+	if len(s.Flows) > 1 {
+		for k, f := range s.Flows {
+			e := ev
+			if k > 0 {
+				e = nil // names and AS numbers are looked up for flow 0
+			}
+			out.Flows = append(out.Flows, apiHops(f.Last.HopStats, f.Hops, e))
+		}
+	}
+	return out
+}
+
+// apiHops is one path's hops with their statistics and what is known of
+// their responders.
+func apiHops(stats []pathstate.Hop, addrs []netip.Addr, ev *enrich.Evidence) []api.Hop {
+	out := make([]api.Hop, 0, len(stats))
+	for i, h := range stats {
 		hop := api.Hop{TTL: h.TTL, Sent: h.Sent, Replies: h.Replies, LossRatio: h.Loss, ForwardLossRatio: h.ForwardLoss, MPLS: h.MPLS}
-		if i < len(s.Hops) && s.Hops[i].IsValid() {
-			hop.Address = s.Hops[i].String()
+		if i < len(addrs) && addrs[i].IsValid() {
+			hop.Address = addrs[i].String()
 		}
 		if ev != nil && i < len(ev.Hops) {
 			hop.Name, hop.ASN, hop.ASOrg = ev.Hops[i].Name, ev.Hops[i].ASN, ev.Hops[i].Org
@@ -75,7 +95,7 @@ func apiTarget(t prober.Target, withPath bool) api.Target {
 		if math.IsNaN(hop.LossRatio) {
 			hop.LossRatio = 0
 		}
-		out.Path = append(out.Path, hop)
+		out = append(out, hop)
 	}
 	return out
 }

@@ -70,6 +70,11 @@ type Target struct {
 	// Path is the current path's hops with their statistics; only in
 	// the single-target response.
 	Path []Hop `json:"path,omitempty"`
+	// Flows are the paths of the target's flows when it is traced by more
+	// than one (only in the single-target response; Path is flow 0's);
+	// PathFlows counts the distinct ones.
+	Flows     [][]Hop `json:"flows,omitempty"`
+	PathFlows int     `json:"path_flows"`
 }
 
 // ChangeSummary is the gist of a target's latest path change.

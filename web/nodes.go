@@ -113,6 +113,21 @@ func currentLane(t api.Target) lane {
 	return ln
 }
 
+// currentLanes is one lane per flow of t, side by side, when it is traced
+// by several flows (every branch of a load balancer), else its one path.
+func currentLanes(t api.Target) []lane {
+	if len(t.Flows) < 2 || !t.Observed {
+		return []lane{currentLane(t)}
+	}
+	lanes := make([]lane, 0, len(t.Flows))
+	for _, f := range t.Flows {
+		ft := t
+		ft.Path = f
+		lanes = append(lanes, currentLane(ft))
+	}
+	return lanes
+}
+
 // targetStatus is the word for t's state.
 func targetStatus(t api.Target) badge {
 	switch {
@@ -132,7 +147,7 @@ func pathSpec(t api.Target, link string) spec {
 		title = fmt.Sprintf("%s → %s · not yet traced", t.Name, t.Address)
 	}
 	return spec{Title: title, Link: link,
-		Sections: []section{{Lanes: []lane{currentLane(t)}}},
+		Sections: []section{{Lanes: currentLanes(t)}},
 		Legend:   []level{levelSource, levelOK, levelWarn, levelBad, levelSilent}}
 }
 

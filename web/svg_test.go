@@ -104,7 +104,9 @@ func TestGolden(t *testing.T) {
 	}{
 		{"path-1.svg", pathSpec(target("one-hop", hops(1)), "")},
 		{"path-5.svg", pathSpec(target("five-hops", fiveHops()), "https://example.net/tr/targets/five-hops")},
+		{"path-30.svg", pathSpec(target("thirty", hops(30)), "")},
 		{"path-64.svg", pathSpec(target("big", hops(64)), "")},
+		{"path-4-flows.svg", pathSpec(fourFlows(), "")},
 		{"path-unreached.svg", pathSpec(unreached(), "")},
 		{"path-pending.svg", pathSpec(api.Target{Name: "a/b c", Address: "192.0.2.77"}, "")},
 		{"change.svg", changeSpec(change(), "https://example.net/tr/targets/cloudflare-dns#change-2")},
@@ -232,4 +234,26 @@ func FuzzPathSVG(f *testing.F) {
 		tg.Path[0].Name, tg.Path[1].MPLS, tg.Path[2].Address = name, mpls, address
 		parseXML(t, render(t, pathSpec(tg, "")))
 	})
+}
+
+// fourFlows is a target traced by 4 flows through an equal-cost split
+// after hop 2: flows 0 and 2 take one branch, 1 and 3 the other.
+func fourFlows() api.Target {
+	a, b := hops(4), hops(4)
+	b[2].Address = "198.18.52.2" // the other branch at TTL 3
+	t := target("four-flows", a)
+	t.Flows, t.PathFlows = [][]api.Hop{a, b, a, b}, 2
+	return t
+}
+
+// TestFlowsSideBySide: each flow is a lane, the branches' addresses all
+// drawn.
+func TestFlowsSideBySide(t *testing.T) {
+	out := string(render(t, pathSpec(fourFlows(), "")))
+	if n := strings.Count(out, `data-ttl="3"`); n != 4 {
+		t.Fatalf("%d nodes for TTL 3, want one per flow (4)", n)
+	}
+	if !strings.Contains(out, `data-addr="198.18.52.2"`) || !strings.Contains(out, `data-addr="`+hops(4)[2].Address+`"`) {
+		t.Fatal("the two branches' addresses at TTL 3 are not both drawn")
+	}
 }
