@@ -24,7 +24,7 @@ build:
 ## test: install missing test tools (Debian, as root), then run every test
 test: test-deps
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -timeout 25m $(PKGS)
 
 test-deps:
 	./scripts/test-deps.sh

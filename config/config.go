@@ -34,6 +34,10 @@ const (
 	MaxProbes    = 100
 	MaxHopsLimit = 255
 	MaxFlows     = 16
+	// DefaultPMTUEvery is how many intervals apart path MTU searches run
+	// by default, and MaxPMTUEvery the most that may be set.
+	DefaultPMTUEvery = 10
+	MaxPMTUEvery     = 10000
 )
 
 // Config is a loaded, validated configuration.
@@ -70,6 +74,10 @@ type Target struct {
 	// rounds (1..MaxFlows), so that every branch of a per-flow load
 	// balancer shows.
 	Flows int
+	// PMTU turns on path MTU discovery: a search every PMTUEvery
+	// intervals (the first included).
+	PMTU      bool
+	PMTUEvery int
 	// Labels are static labels added to every series of the target.
 	Labels map[string]string
 }
@@ -85,6 +93,9 @@ type fileDefaults struct {
 	Timeout  *string `yaml:"timeout"`
 	MaxHops  *int    `yaml:"max_hops"`
 	Flows    *int    `yaml:"flows"`
+	PMTU     *bool   `yaml:"pmtu"`
+	// PMTUEvery is the number of intervals between path MTU searches.
+	PMTUEvery *int `yaml:"pmtu_every"`
 }
 
 type fileTarget struct {
@@ -126,6 +137,8 @@ func Parse(b []byte) (*Config, error) {
 		Timeout:  DefaultTimeout,
 		MaxHops:  DefaultMaxHops,
 		Flows:    1,
+
+		PMTUEvery: DefaultPMTUEvery,
 	}
 	if err := apply(&base, f.Defaults); err != nil {
 		return nil, fmt.Errorf("defaults: %w", err)
@@ -180,6 +193,12 @@ func apply(t *Target, d fileDefaults) error {
 	}
 	if d.MaxHops != nil {
 		t.MaxHops = *d.MaxHops
+	}
+	if d.PMTU != nil {
+		t.PMTU = *d.PMTU
+	}
+	if d.PMTUEvery != nil {
+		t.PMTUEvery = *d.PMTUEvery
 	}
 	for _, f := range []struct {
 		name string

@@ -72,8 +72,8 @@ targets:
 		t.Fatal(err)
 	}
 	want := []Target{
-		{Name: "198.18.7.2", Host: "198.18.7.2", Protocol: "icmp", Family: "ip4", Interval: 10 * time.Second, Probes: 5, Timeout: 2 * time.Second, MaxHops: 30, Flows: 1},
-		{Name: "web", Host: "www.example.com", Protocol: "icmp", Family: "ip6", Source: "2001:db8:1::1", Interval: 10 * time.Second, Probes: 5, Timeout: 500 * time.Millisecond, MaxHops: 12, Flows: 1, Labels: map[string]string{"site": "a"}},
+		{Name: "198.18.7.2", Host: "198.18.7.2", Protocol: "icmp", Family: "ip4", Interval: 10 * time.Second, Probes: 5, Timeout: 2 * time.Second, MaxHops: 30, Flows: 1, PMTUEvery: 10},
+		{Name: "web", Host: "www.example.com", Protocol: "icmp", Family: "ip6", Source: "2001:db8:1::1", Interval: 10 * time.Second, Probes: 5, Timeout: 500 * time.Millisecond, MaxHops: 12, Flows: 1, PMTUEvery: 10, Labels: map[string]string{"site": "a"}},
 	}
 	if !reflect.DeepEqual(c.Targets, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", c.Targets, want)

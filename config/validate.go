@@ -79,6 +79,9 @@ func (t *Target) validate() error {
 	if t.Flows < 1 || t.Flows > MaxFlows {
 		return fmt.Errorf("flows: %d is out of range 1..%d", t.Flows, MaxFlows)
 	}
+	if t.PMTUEvery < 1 || t.PMTUEvery > MaxPMTUEvery {
+		return fmt.Errorf("pmtu_every: %d is out of range 1..%d", t.PMTUEvery, MaxPMTUEvery)
+	}
 	if t.MaxHops < 1 || t.MaxHops > MaxHopsLimit {
 		return fmt.Errorf("max_hops: %d is out of range 1..%d", t.MaxHops, MaxHopsLimit)
 	}

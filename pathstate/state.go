@@ -50,6 +50,9 @@ type Snapshot struct {
 	ProbesSent, Replies uint64
 	// ResolveErrors counts failed DNS lookups of the target's host.
 	ResolveErrors uint64
+	// MTU is the latest path MTU search's result; nil before the first
+	// (or when discovery is off).
+	MTU *MTU
 }
 
 // Change is one confirmed path change of one flow, for the log and the
@@ -134,6 +137,9 @@ func (s *State) Observe(r tracer.Result) []Change {
 	if current {
 		next.Observed = true
 		next.Last = f0.Last
+		if r.MTU != nil {
+			next.MTU = newMTU(*r.MTU, next.Hops, r.End)
+		}
 	}
 	s.snap.Store(&next)
 	return out
@@ -159,6 +165,7 @@ func (s *State) SetAddress(a netip.Addr) bool {
 	next.Last = Interval{}
 	next.Path, next.PathHash, next.Hops, next.Reached = Path{}, 0, nil, false
 	next.PathSince = time.Time{}
+	next.MTU = nil // another path
 	s.trs = nil
 	s.snap.Store(&next)
 	return true

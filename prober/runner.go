@@ -45,6 +45,9 @@ func newRunner(t config.Target, ev *enrich.Target, logger log.Logger) *runner {
 		Timeout:  t.Timeout,
 		Flows:    t.Flows,
 	}
+	if t.PMTU {
+		s.PMTUEvery = t.PMTUEvery
+	}
 	if t.Source != "" {
 		s.Src = netip.MustParseAddr(t.Source) // validated by config
 	}
@@ -85,6 +88,16 @@ func (r *runner) observe(res tracer.Result) {
 		level.Info(r.logger).Log("msg", "Path change judged", "address", e.Address, "changed_at", e.Time,
 			"old_hops", e.Before.Hops, "new_hops", len(e.AfterHops), "new_path", hopList(e.AfterHops),
 			"verdict", e.Verdict, "reasons", strings.Join(e.Reasons, "; "))
+	}
+	if m := r.state.Snapshot().MTU; res.MTU != nil && m != nil {
+		if prev.MTU == nil || prev.MTU.Bytes != m.Bytes || prev.MTU.Hop != m.Hop {
+			old := 0
+			if prev.MTU != nil {
+				old = prev.MTU.Bytes
+			}
+			level.Info(r.logger).Log("msg", "Path MTU changed", "address", res.Dst, "old_mtu", old, "new_mtu", m.Bytes,
+				"hop", m.Hop, "from", m.From, "probes", res.MTU.Probes)
+		}
 	}
 	r.mu.Lock()
 	if snap := r.state.Snapshot(); res.Dst == snap.Address {

@@ -23,6 +23,7 @@ type probeKey struct {
 // lost that is remembered for a while so its late reply is recognised.
 type inflight struct {
 	job  *job
+	mtu  *mtuProbe // a path MTU probe (job is nil)
 	idx  int   // index in job.res.Probes
 	flow uint8 // index in job.flows
 	// sent is read immediately before the send system call; it carries
@@ -71,8 +72,10 @@ type job struct {
 type core struct {
 	conns [2][nSocks]PacketConn // by family ([0] IPv4, [1] IPv6) and socket kind
 	now   func() time.Time
-	// route returns the source address of the route to dst.
+	// route returns the source address of the route to dst, and
+	// linkMTU the MTU of the interface it leaves by.
 	route    func(dst netip.Addr) (netip.Addr, error)
+	linkMTU  func(dst netip.Addr) int
 	inflight map[probeKey]inflight
 	events   timeline
 	ids      idTable
@@ -93,6 +96,8 @@ type core struct {
 	last  *Probe
 	marks [2][nSocks]time.Time
 	buf   [64]byte
+	// mtuBuf holds path MTU probes, allocated at the first.
+	mtuBuf []byte
 }
 
 // drainGrace bounds how long expired probes wait for a drain watermark; a
@@ -104,6 +109,7 @@ func newCore(conns [2][nSocks]PacketConn, now func() time.Time, stats *counters,
 		conns:    conns,
 		now:      now,
 		route:    routeSource,
+		linkMTU:  routeMTU,
 		inflight: make(map[probeKey]inflight),
 		ids:      idTable{},
 		stats:    stats,
@@ -142,6 +148,8 @@ func (c *core) advance(now time.Time) {
 		case evFinish:
 			e.job.spanOver = true
 			c.maybeFinish(now, e.job)
+		case evMTUExpire:
+			c.mtuExpire(e.mtu)
 		}
 	}
 }
@@ -198,7 +206,7 @@ func (c *core) sendRound(at time.Time, j *job) {
 		last = sent
 		c.stats.sent.Add(1)
 		key := probeKey{dst: dst, proto: proto, id: f.wire(), seq: seq}
-		if old, ok := c.inflight[key]; ok && !old.lost {
+		if old, ok := c.inflight[key]; ok && old.job != nil && !old.lost {
 			// The 16-bit sequence wrapped onto a probe still waiting:
 			// that one can no longer be told apart, so it is lost.
 			old.job.pending--
@@ -231,6 +239,12 @@ func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) 
 	}
 	key := probeKey{dst: dst, proto: r.Proto, id: r.ID, seq: r.Seq}
 	in, ok := c.inflight[key]
+	if ok && in.mtu != nil {
+		return c.mtuReply(now, rx, r, from, in.mtu)
+	}
+	if r.Kind == KindTooBig {
+		ok = false // answers path MTU probes only
+	}
 	if ok && r.Port != in.job.flows[in.flow].port {
 		ok = false // another flow's destination port: not ours
 		in = inflight{}

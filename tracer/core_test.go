@@ -15,6 +15,7 @@ type write struct {
 	ttl      int
 	id, seq  uint16
 	cksum    uint16
+	size     int       // the ICMP message's length
 	at       time.Time // the clock when it was sent
 }
 
@@ -31,7 +32,7 @@ func (f *fakeConn) WriteTo(b []byte, dst, src netip.Addr, ttl int) error {
 	if f.fail != nil {
 		return f.fail
 	}
-	f.writes = append(f.writes, write{dst: dst, src: src, ttl: ttl, at: f.h.now,
+	f.writes = append(f.writes, write{dst: dst, src: src, ttl: ttl, at: f.h.now, size: len(b),
 		cksum: binary.BigEndian.Uint16(b[2:]), id: binary.BigEndian.Uint16(b[4:]), seq: binary.BigEndian.Uint16(b[6:])})
 	return nil
 }

@@ -13,17 +13,20 @@ const (
 	evExpire                  // the probes of one round reached their deadline
 	evForget                  // stop remembering one round's expired probes
 	evFinish                  // the job's span is over
+	evMTUExpire               // a path MTU probe's deadline
 )
 
 // event is one entry of the core's timing heap. There is one event per
-// interval start, per round and per round's deadline, never one per probe.
+// interval start, per round and per round's deadline, never one per probe
+// (but for path MTU probes, which go one at a time).
 type event struct {
 	at     time.Time
 	order  uint64 // insertion order, so equal times keep FIFO order
 	kind   eventKind
 	target *Target
 	job    *job
-	round  *round // evExpire, evForget
+	round  *round    // evExpire, evForget
+	mtu    *mtuProbe // evMTUExpire
 }
 
 type eventHeap []*event

@@ -14,9 +14,14 @@ const (
 	icmp4TimeExceeded    = 11
 
 	icmp6DestUnreachable = 1
+	icmp6PacketTooBig    = 2
 	icmp6TimeExceeded    = 3
 	icmp6EchoRequest     = 128
 	icmp6EchoReply       = 129
+
+	// codeFragNeeded is the Destination Unreachable code of an IPv4
+	// router that had to fragment a packet with DF set (RFC 792, 1191).
+	codeFragNeeded = 4
 
 	protoICMP4 = 1
 	protoICMP6 = 58
@@ -48,6 +53,10 @@ const (
 	KindReached
 	KindTimeExceeded
 	KindDestUnreachable
+	// KindTooBig is an ICMPv6 Packet Too Big (RFC 4443); it answers only
+	// path MTU probes (an IPv4 router says Fragmentation Needed, a
+	// Destination Unreachable with code 4).
+	KindTooBig
 )
 
 // String returns the kind's name as used in logs.
@@ -59,6 +68,8 @@ func (k Kind) String() string {
 		return "time_exceeded"
 	case KindDestUnreachable:
 		return "dest_unreachable"
+	case KindTooBig:
+		return "too_big"
 	default:
 		return "none"
 	}
@@ -90,6 +101,10 @@ type Reply struct {
 	// Seq tells the probes of a flow apart: the Echo sequence number, the
 	// UDP checksum, or the low 16 bits of the TCP sequence number.
 	Seq uint16
+	// MTU is the next-hop MTU a Packet Too Big (ICMPv6) or a
+	// Fragmentation Needed (ICMPv4 Destination Unreachable, code 4;
+	// RFC 1191) announces; 0 when none is given.
+	MTU uint32
 	// ext holds the router's ICMP extensions, when it sent any.
 	ext *hopExt
 }
@@ -118,7 +133,7 @@ func MarshalEcho(v6 bool, id, seq uint16, buf []byte) []byte {
 
 // ParseReply decodes an ICMP message as the kernel delivers it on a raw
 // ICMP socket (without the outer IP header). It accepts Echo Reply, and
-// Time Exceeded and Destination Unreachable quoting an ICMP Echo Request,
+// Time Exceeded, Destination Unreachable and (ICMPv6) Packet Too Big quoting an ICMP Echo Request,
 // a UDP datagram or a TCP segment; an error quoting anything else is
 // rejected with ErrNotOurProbe.
 func ParseReply(v6 bool, b []byte) (Reply, error) {
@@ -140,6 +155,12 @@ func ParseReply(v6 bool, b []byte) (Reply, error) {
 		r.Kind = KindTimeExceeded
 	case !v6 && typ == icmp4DestUnreachable, v6 && typ == icmp6DestUnreachable:
 		r.Kind = KindDestUnreachable
+		if !v6 && code == codeFragNeeded {
+			r.MTU = uint32(binary.BigEndian.Uint16(b[6:]))
+		}
+	case v6 && typ == icmp6PacketTooBig:
+		r.Kind = KindTooBig
+		r.MTU = binary.BigEndian.Uint32(b[4:])
 	default:
 		return Reply{}, ErrNotReply
 	}

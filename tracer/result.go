@@ -34,6 +34,9 @@ type Schedule struct {
 	// source ports) trace the target in the same rounds, so that every
 	// branch of a per-flow load balancer shows; 0 or 1 means one.
 	Flows int
+	// PMTUEvery, when above 0, runs a path MTU search at the start of
+	// every PMTUEvery-th interval (the first included); 0 runs none.
+	PMTUEvery int
 }
 
 // Probe is the outcome of one probe.
@@ -75,4 +78,7 @@ type Result struct {
 	// SendErr is the last error the socket returned for a probe of this
 	// interval, nil if every probe went out.
 	SendErr error
+	// MTU is the path MTU search that finished since the target's last
+	// interval was delivered, if any.
+	MTU *MTUResult
 }

@@ -59,3 +59,31 @@ func attachFilter(fd int, prog []bpf.Instruction) error {
 	}
 	return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]})
 }
+
+// routeMTU returns the MTU of the interface the kernel sends to dst by:
+// the one that holds the route's source address (1500 when none is
+// found, e.g. the source is on another interface than the route's).
+func routeMTU(dst netip.Addr) int {
+	src, err := routeSource(dst)
+	if err != nil {
+		return 1500
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return 1500
+	}
+	for _, ifc := range ifs {
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == src {
+					return ifc.MTU
+				}
+			}
+		}
+	}
+	return 1500
+}

@@ -24,6 +24,7 @@ func (c *core) remove(t *Target) {
 		t.job.cancelled = true
 		t.job = nil
 	}
+	c.dropMTU(t)
 	c.releaseFlows(t)
 }
 
@@ -67,6 +68,7 @@ func (c *core) startInterval(at, now time.Time, t *Target) {
 	t.job = j
 	c.events.push(&event{at: at, kind: evRound, job: j})
 	c.events.push(&event{at: at.Add(t.sched.Interval), kind: evFinish, job: j})
+	c.maybeStartMTU(t, dst)
 }
 
 // newFlows gives t its flows towards dst, releasing its old ones. UDP and
@@ -83,6 +85,7 @@ func (c *core) newFlows(t *Target, dst netip.Addr, m Method) bool {
 		}
 		src = a
 	}
+	c.dropMTU(t) // a search towards the old address
 	c.releaseFlows(t)
 	port := t.sched.Port
 	if port == 0 {
@@ -113,6 +116,9 @@ func (c *core) maybeFinish(now time.Time, j *job) {
 		j.target.job = nil
 	}
 	j.res.End = now
+	if t := j.target; t.mtuDone != nil {
+		j.res.MTU, t.mtuDone = t.mtuDone, nil
+	}
 	c.deliver(j.target, j.res)
 }
 

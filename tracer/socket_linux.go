@@ -55,7 +55,12 @@ func ListenICMP(v6 bool) (PacketConn, error) {
 	if v6 {
 		proto, name = unix.IPPROTO_ICMPV6, "ip6:ipv6-icmp"
 	}
-	return listenRaw(v6, proto, name, func(fd int) error { return icmpFilter(fd, v6) })
+	return listenRaw(v6, proto, name, func(fd int) error {
+		if err := dontFragment(fd, v6); err != nil {
+			return err
+		}
+		return icmpFilter(fd, v6)
+	})
 }
 
 // ListenUDP opens the raw UDP socket of one family that sends UDP probes.
@@ -123,15 +128,36 @@ func setupRaw(fd int, v6 bool) error {
 	return nil
 }
 
-// icmpFilter lets only Echo Reply, Time Exceeded and Destination
-// Unreachable through to the ICMP socket.
+// dontFragment makes every packet of the ICMP socket leave with DF set
+// (IPv4; IPv6 routers never fragment) and never be fragmented by the host,
+// whatever path MTU the kernel has learnt: path MTU probes measure the
+// path themselves, and one larger than the outgoing interface is refused
+// with EMSGSIZE. Traceroute probes are far below any MTU.
+func dontFragment(fd int, v6 bool) error {
+	if v6 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_PROBE); err != nil {
+			return fmt.Errorf("IPV6_MTU_DISCOVER: %w", err)
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_DONTFRAG, 1); err != nil {
+			return fmt.Errorf("IPV6_DONTFRAG: %w", err)
+		}
+		return nil
+	}
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE); err != nil {
+		return fmt.Errorf("IP_MTU_DISCOVER: %w", err)
+	}
+	return nil
+}
+
+// icmpFilter lets only Echo Reply, Time Exceeded, Destination Unreachable
+// and (ICMPv6) Packet Too Big through to the ICMP socket.
 func icmpFilter(fd int, v6 bool) error {
 	if v6 {
 		var f unix.ICMPv6Filter
 		for i := range f.Data {
 			f.Data[i] = 0xffffffff // a set bit blocks the type
 		}
-		for _, typ := range []uint8{icmp6DestUnreachable, icmp6TimeExceeded, icmp6EchoReply} {
+		for _, typ := range []uint8{icmp6DestUnreachable, icmp6PacketTooBig, icmp6TimeExceeded, icmp6EchoReply} {
 			f.Data[typ>>5] &^= 1 << (typ & 31)
 		}
 		if err := unix.SetsockoptICMPv6Filter(fd, unix.IPPROTO_ICMPV6, unix.ICMPV6_FILTER, &f); err != nil {

@@ -21,6 +21,11 @@ type Target struct {
 	removed bool
 	start   time.Time // start of the next interval
 	job     *job      // the interval in progress, if any
+	// Path MTU: intervals started (for Schedule.PMTUEvery), the search in
+	// progress and the last finished one not yet delivered.
+	intervals int
+	mtu       *mtuRun
+	mtuDone   *MTUResult
 }
 
 // nflows is how many flows trace the target.
