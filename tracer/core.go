@@ -24,8 +24,8 @@ type probeKey struct {
 type inflight struct {
 	job  *job
 	mtu  *mtuProbe // a path MTU probe (job is nil)
-	idx  int   // index in job.res.Probes
-	flow uint8 // index in job.flows
+	idx  int       // index in job.res.Probes
+	flow uint8     // index in job.flows
 	// sent is read immediately before the send system call; it carries
 	// both a wall reading (compared with the kernel's receive time) and a
 	// monotonic one (a bound that catches wall-clock steps).

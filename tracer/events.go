@@ -8,12 +8,12 @@ import (
 type eventKind uint8
 
 const (
-	evStart  eventKind = iota // start the next interval of a target
-	evRound                   // send the next round of a job
-	evExpire                  // the probes of one round reached their deadline
-	evForget                  // stop remembering one round's expired probes
-	evFinish                  // the job's span is over
-	evMTUExpire               // a path MTU probe's deadline
+	evStart     eventKind = iota // start the next interval of a target
+	evRound                      // send the next round of a job
+	evExpire                     // the probes of one round reached their deadline
+	evForget                     // stop remembering one round's expired probes
+	evFinish                     // the job's span is over
+	evMTUExpire                  // a path MTU probe's deadline
 )
 
 // event is one entry of the core's timing heap. There is one event per
