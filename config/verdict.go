@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -36,7 +37,7 @@ func buildVerdict(f *fileVerdict) (Verdict, error) {
 		return v, nil
 	}
 	if f.RTTRatio != nil {
-		if *f.RTTRatio < 1 {
+		if r := *f.RTTRatio; math.IsNaN(r) || math.IsInf(r, 0) || r < 1 {
 			return v, fmt.Errorf("rtt_ratio: %v must be at least 1", *f.RTTRatio)
 		}
 		v.RTTRatio = *f.RTTRatio
@@ -49,7 +50,7 @@ func buildVerdict(f *fileVerdict) (Verdict, error) {
 		v.RTTMargin = d
 	}
 	if f.LossMargin != nil {
-		if *f.LossMargin < 0 || *f.LossMargin > 1 {
+		if m := *f.LossMargin; math.IsNaN(m) || m < 0 || m > 1 {
 			return v, fmt.Errorf("loss_margin: %v is out of range 0..1", *f.LossMargin)
 		}
 		v.LossMargin = *f.LossMargin
