@@ -38,6 +38,9 @@ type inflight struct {
 type round struct {
 	job      *job
 	index    int
+	limit    int       // the highest TTL the round probes
+	sent     int       // probes of the round sent (or refused) so far
+	last     time.Time // send time of the latest
 	deadline time.Time // the latest send time of the round plus the timeout
 	keys     []probeKey
 	final    bool
@@ -80,6 +83,8 @@ type core struct {
 	events   timeline
 	ids      idTable
 	stats    *counters
+	// budget is the packet budget of every probe; nil: none.
+	budget *budget
 	// deliver receives each finished interval; the engine hands it to a
 	// goroutine off the loop.
 	deliver func(*Target, Result)
@@ -148,6 +153,8 @@ func (c *core) advance(now time.Time) {
 		case evFinish:
 			e.job.spanOver = true
 			c.maybeFinish(now, e.job)
+		case evRoundMore:
+			c.sendRest(e.round)
 		case evMTUExpire:
 			c.mtuExpire(e.mtu)
 		}
@@ -179,18 +186,45 @@ func (c *core) sendRound(at time.Time, j *job) {
 		return
 	}
 	s := j.target.sched
-	dst := j.flows[0].dst
-	m := j.flows[0].method
-	rd := &round{job: j, index: j.next}
+	rd := &round{job: j, index: j.next, limit: j.limit()}
 	j.next++
 	j.reached = append(j.reached, false)
-	limit := j.limit()
+	rd.keys = make([]probeKey, 0, rd.limit*len(j.flows))
+	j.res.Rounds = j.next
+	if j.next < s.Rounds {
+		offset := time.Duration(int64(s.Interval) * int64(j.next) / int64(s.Rounds))
+		c.events.push(&event{at: j.res.Start.Add(offset), kind: evRound, job: j})
+	}
+	c.sendRest(rd)
+}
+
+// sendRest sends the probes of rd not sent yet, as far as the packet
+// budget allows. When it runs out, the round goes on when the next token
+// comes, unless that is past the interval's end: the rest of the round is
+// then skipped and counted. Once the round is sent, its deadline is set.
+func (c *core) sendRest(rd *round) {
+	j := rd.job
+	if j.cancelled || j.target.removed {
+		c.drop(rd)
+		return
+	}
+	s := j.target.sched
+	dst := j.flows[0].dst
+	m := j.flows[0].method
 	conn := c.conns[family(dst)][m.sock()]
 	proto := m.proto(dst.Is6())
-	rd.keys = make([]probeKey, 0, limit*len(j.flows))
-	var last time.Time
-	for i := 0; i < limit*len(j.flows); i++ {
-		ttl, k := limit-i/len(j.flows), i%len(j.flows)
+	total := rd.limit * len(j.flows)
+	for ; rd.sent < total; rd.sent++ {
+		if ok, next := c.budget.take(c.now()); !ok {
+			if next.Before(j.res.Start.Add(s.Interval)) {
+				c.events.push(&event{at: next, kind: evRoundMore, round: rd})
+				return
+			}
+			c.stats.skipped.Add(uint64(total - rd.sent))
+			break
+		}
+		i := rd.sent
+		ttl, k := rd.limit-i/len(j.flows), i%len(j.flows)
 		f := j.flows[k]
 		seq := f.nextSeq()
 		p := Probe{Round: rd.index, TTL: ttl, Flow: k, ReplyTTL: -1}
@@ -203,7 +237,7 @@ func (c *core) sendRound(at time.Time, j *job) {
 			j.res.Probes = append(j.res.Probes, p)
 			continue
 		}
-		last = sent
+		rd.last = sent
 		c.stats.sent.Add(1)
 		key := probeKey{dst: dst, proto: proto, id: f.wire(), seq: seq}
 		if old, ok := c.inflight[key]; ok && old.job != nil && !old.lost {
@@ -216,14 +250,9 @@ func (c *core) sendRound(at time.Time, j *job) {
 		j.pending++
 		rd.keys = append(rd.keys, key)
 	}
-	j.res.Rounds = j.next
 	if len(rd.keys) > 0 {
-		rd.deadline = last.Add(s.Timeout)
+		rd.deadline = rd.last.Add(s.Timeout)
 		c.events.push(&event{at: rd.deadline, kind: evExpire, round: rd})
-	}
-	if j.next < s.Rounds {
-		offset := time.Duration(int64(s.Interval) * int64(j.next) / int64(s.Rounds))
-		c.events.push(&event{at: j.res.Start.Add(offset), kind: evRound, job: j})
 	}
 }
 

@@ -33,11 +33,14 @@ type Stats struct {
 	// BadExtensions counts ICMP extensions (RFC 4884) that did not
 	// decode; their replies were still matched.
 	BadExtensions uint64
+	// ProbesSkipped counts probes the packet budget (Options.RateLimit)
+	// held back until their interval was over: they were never sent.
+	ProbesSkipped uint64
 }
 
 type counters struct {
-	sent, replies, sendErrors, unmatched, late, malformed, noSocket, badExt atomic.Uint64
-	drops                                                                   [2][nSocks]atomic.Uint64
+	sent, replies, sendErrors, unmatched, late, malformed, noSocket, badExt, skipped atomic.Uint64
+	drops                                                                            [2][nSocks]atomic.Uint64
 }
 
 // Options configure an Engine.
@@ -55,6 +58,13 @@ type Options struct {
 	// every ICMP flow of that family uses it, and flows to one destination
 	// are told apart by their sequence numbers alone.
 	ICMPID4, ICMPID6 uint16
+	// RateLimit is the packet budget: at most this many probes a second,
+	// in bursts of at most RateBurst (default: a tenth of a second's
+	// worth); 0 means no limit. A round the budget holds back goes on
+	// when it allows; what cannot go out within its interval is skipped
+	// and counted (Stats.ProbesSkipped).
+	RateLimit float64
+	RateBurst int
 	// Now is the clock; it must carry a monotonic reading (time.Now does).
 	// Default time.Now.
 	Now func() time.Time
@@ -150,6 +160,7 @@ func (e *Engine) Stats() Stats {
 		SocketDrops:   e.socketDrops(),
 		NoSocket:      e.stats.noSocket.Load(),
 		BadExtensions: e.stats.badExt.Load(),
+		ProbesSkipped: e.stats.skipped.Load(),
 	}
 }
 
@@ -169,6 +180,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	o := e.opts
 	conns := [2][nSocks]PacketConn{{o.Conn4, o.UDP4, o.TCP4}, {o.Conn6, o.UDP6, o.TCP6}}
 	c := newCore(conns, e.now, &e.stats, func(t *Target, r Result) { e.out.push(t, r) })
+	c.budget = newBudget(e.opts.RateLimit, burstOf(e.opts))
 	c.fixedID = [2]uint16{o.ICMPID4, o.ICMPID6}
 	var wg sync.WaitGroup
 	for fam := range conns {

@@ -10,6 +10,7 @@ type eventKind uint8
 const (
 	evStart     eventKind = iota // start the next interval of a target
 	evRound                      // send the next round of a job
+	evRoundMore                  // go on sending a round the packet budget held back
 	evExpire                     // the probes of one round reached their deadline
 	evForget                     // stop remembering one round's expired probes
 	evFinish                     // the job's span is over
@@ -25,7 +26,7 @@ type event struct {
 	kind   eventKind
 	target *Target
 	job    *job
-	round  *round    // evExpire, evForget
+	round  *round    // evRoundMore, evExpire, evForget
 	mtu    *mtuProbe // evMTUExpire
 }
 
