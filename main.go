@@ -98,6 +98,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", program, err)
 		return 1
 	}
+	socks.warnSmallBuffers(logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if *rateLimit < 0 {

@@ -103,6 +103,24 @@ func openUnprivileged(logger log.Logger, rawErr error) (sockets, error) {
 	return s, nil
 }
 
+// warnSmallBuffers warns about receiving sockets whose receive buffer the
+// kernel capped below what they asked for (net.core.rmem_max).
+func (s sockets) warnSmallBuffers(logger log.Logger) {
+	for _, c := range []struct {
+		name string
+		conn tracer.PacketConn
+	}{{"icmp4", s.icmp4}, {"icmp6", s.icmp6}, {"tcp4", s.tcp4}, {"tcp6", s.tcp6}} {
+		b, ok := c.conn.(interface{ ReceiveBuffer() int })
+		if !ok {
+			continue
+		}
+		if got := b.ReceiveBuffer(); got > 0 && got < tracer.WantReceiveBuffer {
+			level.Warn(logger).Log("msg", "Socket receive buffer capped by net.core.rmem_max: bursts of replies may be dropped (counted in traceroute_exporter_socket_drops_total); raise it with sysctl -w net.core.rmem_max=4194304",
+				"socket", c.name, "granted_bytes", got, "wanted_bytes", tracer.WantReceiveBuffer)
+		}
+	}
+}
+
 // options are the engine options over the sockets.
 func (s sockets) options() tracer.Options {
 	return tracer.Options{Conn4: s.icmp4, Conn6: s.icmp6, UDP4: s.udp4, UDP6: s.udp6, TCP4: s.tcp4, TCP6: s.tcp6,

@@ -55,9 +55,10 @@ var ErrDgramSource = errors.New("an ICMPv6 datagram (ping) socket cannot choose 
 // because the engine loop is the only writer); they never honour a source
 // address (ErrDgramSource).
 type dgramConn struct {
-	v6   bool
-	fd   int
-	wake int // eventfd that interrupts poll
+	v6     bool
+	fd     int
+	rcvbuf int // the receive buffer granted
+	wake   int // eventfd that interrupts poll
 
 	wakeReq atomic.Bool
 	closed  atomic.Bool
@@ -109,7 +110,7 @@ func ListenICMPUnprivileged(v6 bool) (PacketConn, uint16, error) {
 		unix.Close(fd)
 		return nil, 0, fmt.Errorf("eventfd: %w", err)
 	}
-	c := &dgramConn{v6: v6, fd: fd, wake: efd, oob: make([]byte, 256), wOOB: make([]byte, 128), hops: -1, stashBuf: make([]byte, 1500)}
+	c := &dgramConn{v6: v6, fd: fd, rcvbuf: setReceiveBuffer(fd), wake: efd, oob: make([]byte, 256), wOOB: make([]byte, 128), hops: -1, stashBuf: make([]byte, 1500)}
 	return c, id, nil
 }
 
@@ -117,7 +118,6 @@ func ListenICMPUnprivileged(v6 bool) (PacketConn, uint16, error) {
 // TTLs, then binds the socket to identifier 0, which makes the kernel pick
 // a free identifier, and returns the one it picked.
 func setupDgram(fd int, v6 bool, bindAddr unix.Sockaddr) (uint16, error) {
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20) // best effort: capped at rmem_max
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 		return 0, fmt.Errorf("SO_TIMESTAMPNS: %w", err)
 	}

@@ -27,9 +27,10 @@ import (
 // The socket is non-blocking and read from one goroutine that waits in
 // poll(2) on the socket and an eventfd; Wake and Close write the eventfd.
 type rawConn struct {
-	v6   bool
-	fd   int
-	wake int // eventfd that interrupts poll
+	v6     bool
+	fd     int
+	rcvbuf int // the receive buffer granted
+	wake   int // eventfd that interrupts poll
 
 	wakeReq atomic.Bool
 	closed  atomic.Bool
@@ -100,6 +101,7 @@ func listenRaw(v6 bool, proto int, name string, filter func(fd int) error) (Pack
 		}
 		return nil, fmt.Errorf("socket %s: %w", name, err)
 	}
+	rcvbuf := setReceiveBuffer(fd)
 	if err := setupRaw(fd, v6); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("set up %s socket: %w", name, err)
@@ -113,11 +115,10 @@ func listenRaw(v6 bool, proto int, name string, filter func(fd int) error) (Pack
 		unix.Close(fd)
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	return &rawConn{v6: v6, fd: fd, wake: efd, oob: make([]byte, 256), wOOB: make([]byte, 128), stashBuf: make([]byte, 1500)}, nil
+	return &rawConn{v6: v6, fd: fd, rcvbuf: rcvbuf, wake: efd, oob: make([]byte, 256), wOOB: make([]byte, 128), stashBuf: make([]byte, 1500)}, nil
 }
 
 func setupRaw(fd int, v6 bool) error {
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20) // best effort: capped at rmem_max
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 		return fmt.Errorf("SO_TIMESTAMPNS: %w", err)
 	}
