@@ -2,6 +2,7 @@ package asn
 
 import (
 	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -104,10 +105,11 @@ func parseTSV(r io.Reader, path string) (*table, parseStats, error) {
 	}
 	if err := sc.Err(); err != nil {
 		le := &LineError{Path: path, Line: line + 1, Err: err}
+		var corrupt flate.CorruptInputError // a broken compressed stream
 		switch {
 		case errors.Is(err, bufio.ErrTooLong):
 			le.Err = fmt.Errorf("line longer than %d bytes", maxLineLen)
-		case !errors.Is(err, gzip.ErrChecksum) && !errors.Is(err, gzip.ErrHeader) && !errors.Is(err, io.ErrUnexpectedEOF):
+		case !errors.Is(err, gzip.ErrChecksum) && !errors.Is(err, gzip.ErrHeader) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.As(err, &corrupt):
 			return nil, st, fmt.Errorf("asn: %w", le) // an I/O error, not the content
 		}
 		return nil, st, fmt.Errorf("asn: %w: %w", ErrFormat, le)

@@ -63,7 +63,11 @@ func encodePath(p Path) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encode(wirePath{ID: p.ID, Hops: hops, First: toNanos(p.FirstSeen), Last: toNanos(p.LastSeen), Seen: p.TimesSeen})
+	w := wirePath{ID: p.ID, Hops: hops, First: toNanos(p.FirstSeen), Last: toNanos(p.LastSeen), Seen: p.TimesSeen}
+	if err := checkPath(w); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	return encode(w)
 }
 
 // decodePath decodes a stored path; errors wrap ErrBadRecord.
@@ -76,8 +80,8 @@ func decodePath(b []byte) (Path, error) {
 	if err != nil {
 		return Path{}, err
 	}
-	if w.Seen < 0 {
-		return Path{}, fmt.Errorf("%w: times seen %d", ErrBadRecord, w.Seen)
+	if err := checkPath(w); err != nil {
+		return Path{}, fmt.Errorf("%w: %w", ErrBadRecord, err)
 	}
 	return Path{ID: w.ID, Hops: hops, FirstSeen: fromNanos(w.First), LastSeen: fromNanos(w.Last), TimesSeen: w.Seen}, nil
 }
@@ -92,8 +96,12 @@ func encodeChange(c Change) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encode(wireChange{ID: c.ID, Time: toNanos(c.Time), Target: c.Target,
-		Before: before, After: after, Diff: c.DiffTTLs, Verdict: c.Verdict})
+	w := wireChange{ID: c.ID, Time: toNanos(c.Time), Target: c.Target,
+		Before: before, After: after, Diff: c.DiffTTLs, Verdict: c.Verdict}
+	if err := checkChange(w); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	return encode(w)
 }
 
 // decodeChange decodes a stored change; errors wrap ErrBadRecord.
@@ -102,15 +110,8 @@ func decodeChange(b []byte) (Change, error) {
 	if err := decode(b, &w); err != nil {
 		return Change{}, err
 	}
-	switch w.Verdict {
-	case Worse, Better, Neutral, "":
-	default:
-		return Change{}, fmt.Errorf("%w: verdict %q", ErrBadRecord, w.Verdict)
-	}
-	for _, ttl := range w.Diff {
-		if ttl < 1 || ttl > maxTTL {
-			return Change{}, fmt.Errorf("%w: differing TTL %d", ErrBadRecord, ttl)
-		}
+	if err := checkChange(w); err != nil {
+		return Change{}, fmt.Errorf("%w: %w", ErrBadRecord, err)
 	}
 	before, err := fromWireSnapshot(w.Before)
 	if err != nil {
@@ -122,6 +123,35 @@ func decodeChange(b []byte) (Change, error) {
 	}
 	return Change{ID: w.ID, Time: fromNanos(w.Time), Target: w.Target,
 		Before: before, After: after, DiffTTLs: w.Diff, Verdict: w.Verdict}, nil
+}
+
+// checkPath and checkChange are the checks of a record's fields beyond
+// its hops' TTLs. Encoders and decoders apply the same ones, so a record a
+// store writes is one it reads back.
+func checkPath(w wirePath) error {
+	if w.Seen < 0 {
+		return fmt.Errorf("times seen %d", w.Seen)
+	}
+	return nil
+}
+
+func checkChange(w wireChange) error {
+	switch w.Verdict {
+	case Worse, Better, Neutral, "":
+	default:
+		return fmt.Errorf("verdict %q", w.Verdict)
+	}
+	for _, ttl := range w.Diff {
+		if ttl < 1 || ttl > maxTTL {
+			return fmt.Errorf("differing TTL %d", ttl)
+		}
+	}
+	for _, s := range []wireSnapshot{w.Before, w.After} {
+		if s.Hops < 0 || s.Hops > maxTTL {
+			return fmt.Errorf("hop count %d out of 0..%d", s.Hops, maxTTL)
+		}
+	}
+	return nil
 }
 
 func encode(v any) ([]byte, error) {
@@ -192,9 +222,6 @@ func fromWireSnapshot(w wireSnapshot) (Snapshot, error) {
 	hops, err := fromWireHops(w.Path)
 	if err != nil {
 		return Snapshot{}, err
-	}
-	if w.Hops < 0 || w.Hops > maxTTL {
-		return Snapshot{}, fmt.Errorf("%w: hop count %d out of 0..%d", ErrBadRecord, w.Hops, maxTTL)
 	}
 	s := Snapshot{Hops: w.Hops, Path: hops, ASPath: w.ASPath, DestRTT: time.Duration(w.RTT), DestLoss: math.NaN(), Reached: w.Reached}
 	if w.Loss != nil {
