@@ -59,7 +59,7 @@ func run() int {
 		storePath   = kingpin.Flag("storage.path", "File of the path history (paths and change events, kept across restarts). Empty disables persistence.").Default(history.DefaultPath).String()
 		maxChanges  = kingpin.Flag("storage.max-changes", "Change events kept per target (oldest dropped first).").Default(strconv.Itoa(history.DefaultMaxChanges)).Int()
 		retention   model.Duration
-		rateLimit   = kingpin.Flag("probe.rate-limit", "Packet budget: at most this many probes a second from the whole process, in bursts of at most a tenth of a second's worth; rounds it holds back go on later in their interval, and what cannot go out within it is skipped and counted in traceroute_exporter_probes_skipped_total. 0: no limit.").Default("20000").Float64()
+		rateLimit   = kingpin.Flag("probe.rate-limit", "Packet budget: at most this many probes a second from the whole process, in bursts of at most a tenth of a second's worth; rounds it holds back go on later in their interval, and what cannot go out within it is skipped and counted in traceroute_exporter_probes_skipped_total. 0: no limit.").Default("50000").Float64()
 		externalURL = kingpin.Flag("web.external-url", "The URL under which the exporter is reached (e.g. behind a reverse proxy), for links in pages and diagrams; as Prometheus's flag of the same name.").Default("").String()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, defaultListen)
 	)
