@@ -24,7 +24,7 @@ type probeKey struct {
 type inflight struct {
 	job  *job
 	mtu  *mtuProbe // a path MTU probe (job is nil)
-	idx  int       // index in job.res.Probes
+	idx  int       // index in job.recs
 	flow uint8     // index in job.flows
 	// sent is read immediately before the send system call; it carries
 	// both a wall reading (compared with the kernel's receive time) and a
@@ -51,7 +51,10 @@ type job struct {
 	target *Target
 	flows  []*flow
 	res    Result
-	next   int // next round to send
+	// recs holds the interval's probes in send order; they become
+	// res.Probes on delivery.
+	recs []probeRec
+	next int // next round to send
 	// pending counts probes sent and not yet answered or given up.
 	pending int
 	// minEnd is the lowest TTL that reached the destination (or was
@@ -96,11 +99,8 @@ type core struct {
 	// fixedID is, per family, the ICMP identifier the socket imposes
 	// (0: none; the engine chooses one per flow).
 	fixedID [2]uint16
-	// last is the probe the latest matched reply answered (for annotate);
-	// valid only until the loop handles anything else.
-	last  *Probe
-	marks [2][nSocks]time.Time
-	buf   [64]byte
+	marks   [2][nSocks]time.Time
+	buf     [64]byte
 	// mtuBuf holds path MTU probes, allocated at the first.
 	mtuBuf []byte
 }
@@ -227,14 +227,14 @@ func (c *core) sendRest(rd *round) {
 		ttl, k := rd.limit-i/len(j.flows), i%len(j.flows)
 		f := j.flows[k]
 		seq := f.nextSeq()
-		p := Probe{Round: rd.index, TTL: ttl, Flow: k, ReplyTTL: -1}
+		p := newProbeRec(rd.index, ttl, k)
 		b := m.build(f, seq, c.buf[:])
 		sent := c.now()
 		if err := conn.WriteTo(b, dst, s.Src, ttl); err != nil {
 			c.stats.sendErrors.Add(1)
-			p.SendFailed = true
+			p.failed = true
 			j.res.SendErr = err
-			j.res.Probes = append(j.res.Probes, p)
+			j.recs = append(j.recs, p)
 			continue
 		}
 		rd.last = sent
@@ -245,8 +245,8 @@ func (c *core) sendRest(rd *round) {
 			// that one can no longer be told apart, so it is lost.
 			old.job.pending--
 		}
-		c.inflight[key] = inflight{job: j, idx: len(j.res.Probes), flow: uint8(k), sent: sent}
-		j.res.Probes = append(j.res.Probes, p)
+		c.inflight[key] = inflight{job: j, idx: len(j.recs), flow: uint8(k), sent: sent}
+		j.recs = append(j.recs, p)
 		j.pending++
 		rd.keys = append(rd.keys, key)
 	}
@@ -302,25 +302,23 @@ func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) 
 	delete(c.inflight, key)
 	c.stats.replies.Add(1)
 	j.pending--
-	p := &j.res.Probes[in.idx]
+	p := &j.recs[in.idx]
 	f := j.flows[in.flow]
 	kind := f.method.outcome(r, f, from)
-	p.Kind, p.Code, p.From, p.ReplyTTL, p.RTT = kind, r.Code, from, replyTTL, rtt
+	p.kind, p.code, p.from, p.replyTTL, p.rtt, p.ext = kind, r.Code, from, int16(replyTTL), rtt, r.ext
+	ttl := int(p.ttl)
 	switch kind {
 	case KindReached, KindDestUnreachable:
-		j.reached[p.Round] = true
-		if j.minEnd == 0 || p.TTL < j.minEnd {
-			j.minEnd = p.TTL
+		j.reached[p.round] = true
+		if j.minEnd == 0 || ttl < j.minEnd {
+			j.minEnd = ttl
 		}
 	case KindTimeExceeded:
 		// A router answered at or beyond the hinted destination TTL:
 		// the path got longer.
-		if j.res.Hint > 0 && p.TTL >= j.res.Hint {
+		if j.res.Hint > 0 && ttl >= j.res.Hint {
 			j.hintVoid = true
 		}
-	}
-	if r.ext != nil {
-		p.MPLS, p.Interface = r.ext.mpls, r.ext.iface
 	}
 	c.maybeFinish(now, j)
 	return true

@@ -65,6 +65,11 @@ func (c *core) startInterval(at, now time.Time, t *Target) {
 	j.res.Dst = dst
 	j.res.Start = at
 	j.res.Hint = int(t.hint.Load())
+	if h := j.res.Hint; h > 0 {
+		// The probes the interval will keep if the path stays: no slack
+		// from growing the slice, held by every target all the time.
+		j.recs = make([]probeRec, 0, t.sched.Rounds*min(h+1, t.sched.MaxHops)*len(t.flows))
+	}
 	t.job = j
 	c.events.push(&event{at: at, kind: evRound, job: j})
 	c.events.push(&event{at: at.Add(t.sched.Interval), kind: evFinish, job: j})
@@ -116,6 +121,7 @@ func (c *core) maybeFinish(now time.Time, j *job) {
 		j.target.job = nil
 	}
 	j.res.End = now
+	j.res.Probes, j.recs = expandProbes(j.recs), nil
 	if t := j.target; t.mtuDone != nil {
 		j.res.MTU, t.mtuDone = t.mtuDone, nil
 	}
