@@ -83,9 +83,12 @@ type core struct {
 	route    func(dst netip.Addr) (netip.Addr, error)
 	linkMTU  func(dst netip.Addr) int
 	inflight map[probeKey]inflight
-	events   timeline
-	ids      idTable
-	stats    *counters
+	// inflightPeak is the most entries inflight has held since it was
+	// last rebuilt (inflight.go).
+	inflightPeak int
+	events       timeline
+	ids          idTable
+	stats        *counters
 	// budget is the packet budget of every probe; nil: none.
 	budget *budget
 	// deliver receives each finished interval; the engine hands it to a
@@ -134,6 +137,7 @@ func (c *core) next() (time.Time, bool) { return c.events.next() }
 
 // advance handles every event due at or before now.
 func (c *core) advance(now time.Time) {
+	defer c.maybeShrink()
 	for e := c.events.popDue(now); e != nil; e = c.events.popDue(now) {
 		switch e.kind {
 		case evStart:
@@ -246,6 +250,7 @@ func (c *core) sendRest(rd *round) {
 			old.job.pending--
 		}
 		c.inflight[key] = inflight{job: j, idx: len(j.recs), flow: uint8(k), sent: sent}
+		c.noteInflight()
 		j.recs = append(j.recs, p)
 		j.pending++
 		rd.keys = append(rd.keys, key)
