@@ -125,18 +125,21 @@ func run() int {
 	manager.Apply(cfg)
 	defer manager.Stop()
 
+	// The targets' collector is served by its own handler, which writes
+	// the text format straight from its per-target cache; reg holds the
+	// rest.
+	targets := collector.New(collector.Sources{
+		Targets: func() []collector.Target { return collectorTargets(manager) },
+		Stats:   func() collector.ExporterStats { return exporterStats(engine, enr.sources) },
+		Reload:  safe.Status,
+		Mode:    socks.mode,
+	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		versioncollector.NewCollector(program),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collector.WebInfo(*externalURL),
-		collector.New(collector.Sources{
-			Targets: func() []collector.Target { return collectorTargets(manager) },
-			Stats:   func() collector.ExporterStats { return exporterStats(engine, enr.sources) },
-			Reload:  safe.Status,
-			Mode:    socks.mode,
-		}),
 	)
 	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, logger: logger}
 
@@ -146,7 +149,7 @@ func run() int {
 	}
 	apiHandler := api.New(apiSource{manager}, hist, logger)
 	pagesHandler := pages.New(apiSource{manager}, hist, pages.Options{ExternalURL: *externalURL, MetricsPath: *metricsPath})
-	srv := &http.Server{Handler: routes(reg, *metricsPath, reloader, apiHandler, pagesHandler), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: routes(collector.Handler(targets, reg), *metricsPath, reloader, apiHandler, pagesHandler), ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- web.ListenAndServe(srv, webFlags, slogLogger(logger)) }()
 

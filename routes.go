@@ -3,17 +3,14 @@ package main
 import (
 	"fmt"
 	"net/http"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // routes serves metrics, the JSON API, the pages, health, readiness and
 // reload.
-func routes(reg *prometheus.Registry, metricsPath string, r *reloader, apiHandler, pagesHandler http.Handler) http.Handler {
+func routes(metrics http.Handler, metricsPath string, r *reloader, apiHandler, pagesHandler http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", apiHandler)
-	mux.Handle(metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.Handle(metricsPath, metrics)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, req *http.Request) {

@@ -139,7 +139,7 @@ func collectorTargets(m *prober.Manager) []collector.Target {
 func exporterStats(e *tracer.Engine, en *enrich.Sources) collector.ExporterStats {
 	s := e.Stats()
 	return collector.ExporterStats{Unmatched: s.Unmatched, Late: s.Late, Malformed: s.Malformed, SendErrors: s.SendErrors,
-		SocketDrops: s.SocketDrops, HistoryErrors: en.StoreErrors(), BadExtensions: s.BadExtensions}
+		SocketDrops: s.SocketDrops, HistoryErrors: en.StoreErrors(), BadExtensions: s.BadExtensions, ProbesSkipped: s.ProbesSkipped}
 }
 
 // reloader reloads the configuration file; one reload runs at a time.

@@ -87,6 +87,7 @@ func fixture() Sources {
 	r.Probes[5].From = ip("198.18.5.2") // round 1, TTL 2
 	r.Probes[4].MPLS = "24001/0/1/254"  // round 1, TTL 1: a label stack in its extensions
 	r.Probes[4].Interface = "ge-0/0/1"
+	r.MTU = &tracer.MTUResult{Bytes: 1400, From: ip("198.18.1.2"), Probes: 2} // hop 1 said so
 	a.Observe(r)
 
 	dstB := ip("2001:db8:7::2")
@@ -102,6 +103,7 @@ func fixture() Sources {
 	d.SetAddress(ip("198.18.9.2"))
 	rd := trace(ip("198.18.9.2"), t0, 2, ip("198.18.1.2"), ip("198.18.4.2"), silent)
 	rd.Probes[1].Kind, rd.Probes[1].Code = tracer.KindDestUnreachable, 13 // administratively prohibited at hop 2
+	rd.MTU = &tracer.MTUResult{Bytes: 1280, Probes: 20} // a black hole: no hop
 	d.Observe(rd)
 
 	return Sources{
@@ -114,7 +116,7 @@ func fixture() Sources {
 			}
 		},
 		Stats: func() ExporterStats {
-			return ExporterStats{Unmatched: 3, Late: 4, Malformed: 1, SendErrors: 2, SocketDrops: 5, HistoryErrors: 6, BadExtensions: 7}
+			return ExporterStats{Unmatched: 3, Late: 4, Malformed: 1, SendErrors: 2, SocketDrops: 5, HistoryErrors: 6, BadExtensions: 7, ProbesSkipped: 8}
 		},
 		Reload: func() (bool, time.Time) { return true, t0.Add(-time.Minute) },
 		Mode:   "raw",
