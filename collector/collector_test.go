@@ -103,7 +103,7 @@ func fixture() Sources {
 	d.SetAddress(ip("198.18.9.2"))
 	rd := trace(ip("198.18.9.2"), t0, 2, ip("198.18.1.2"), ip("198.18.4.2"), silent)
 	rd.Probes[1].Kind, rd.Probes[1].Code = tracer.KindDestUnreachable, 13 // administratively prohibited at hop 2
-	rd.MTU = &tracer.MTUResult{Bytes: 1280, Probes: 20} // a black hole: no hop
+	rd.MTU = &tracer.MTUResult{Bytes: 1280, Probes: 20}                   // a black hole: no hop
 	d.Observe(rd)
 
 	return Sources{
