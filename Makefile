@@ -2,7 +2,7 @@ GO      ?= go
 BINARY  := traceroute_exporter
 PKGS    := ./...
 
-.PHONY: all build test test-deps unit lint bench fuzz screenshots clean
+.PHONY: all build test test-deps unit lint bench bench-micro bench-scale fuzz screenshots clean
 
 all: lint build test
 
@@ -39,9 +39,21 @@ lint:
 	$(GO) vet $(PKGS)
 	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS); else echo "staticcheck not installed; skipped"; fi
 
-## bench: the speed and memory benchmarks
-bench:
+## bench: the speed and memory benchmarks, then the scale run (root)
+bench: bench-micro bench-scale
+
+## bench-micro: the Go speed and memory benchmarks
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## bench-scale: the exporter at SCALES targets in a namespace network, WINDOW per scale (root);
+## prints a table and writes BENCH_JSON; PPROF=dir also saves heap and CPU profiles there
+SCALES     ?= 100,1000,10000
+WINDOW     ?= 60s
+BENCH_JSON ?= bench/results.json
+PPROF      ?=
+bench-scale:
+	$(GO) run ./bench/scale -targets=$(SCALES) -window=$(WINDOW) -json=$(BENCH_JSON) $(if $(PPROF),-pprof=$(PPROF))
 
 ## fuzz: run every fuzz target for FUZZTIME each (their seed corpora also run in `make test`)
 FUZZTIME ?= 60s
