@@ -208,7 +208,12 @@ func (e *Engine) Run(ctx context.Context) error {
 				}
 			}
 		}
-		wg.Wait()
+		// Run returns only once ctx is done, which stops the goroutines.
+		// Otherwise the loop panicked: waiting for them would hang the
+		// process with the panic swallowed, so let it go on.
+		if ctx.Err() != nil {
+			wg.Wait()
+		}
 	}()
 
 	timer := time.NewTimer(time.Hour)
