@@ -454,3 +454,27 @@ func sortedByTTL(writes []write) []write {
 	slices.SortStableFunc(out, func(a, b write) int { return a.ttl - b.ttl })
 	return out
 }
+
+// An interval that starts while the one before still waits for replies
+// (so no hint has come back yet) starts from the destination TTL that
+// interval found, not from MaxHops.
+func TestNextIntervalUsesRunningIntervalsEnd(t *testing.T) {
+	h := newHarness()
+	s := sched(4) // 4s interval, rounds every second, 1s timeout, 8 hops
+	h.addTarget(s, dstA)
+	h.at(0)
+	h.answerAll(0, 3, nil)
+	h.at(3 * time.Second) // the last round; its replies never come
+	n := len(h.fc.writes)
+	h.at(4 * time.Second) // the next interval starts before the last round's deadline
+	if len(h.results) != 0 {
+		t.Fatalf("the first interval was delivered before the second started")
+	}
+	top := 0
+	for _, w := range h.fc.writes[n:] {
+		top = max(top, w.ttl)
+	}
+	if top != 4 {
+		t.Errorf("the second interval's first round probed up to TTL %d, want 4 (destination at 3, plus one)", top)
+	}
+}

@@ -65,6 +65,12 @@ func (c *core) startInterval(at, now time.Time, t *Target) {
 	j.res.Dst = dst
 	j.res.Start = at
 	j.res.Hint = int(t.hint.Load())
+	if prev := t.job; j.res.Hint == 0 && prev != nil && prev.res.Dst == dst && prev.minEnd > 0 {
+		// The interval before is still waiting for its last replies, so
+		// its hop count has not come back as a hint yet; its own replies
+		// already tell where the destination is.
+		j.res.Hint = prev.minEnd
+	}
 	if h := j.res.Hint; h > 0 {
 		// The probes the interval will keep if the path stays: no slack
 		// from growing the slice, held by every target all the time.
