@@ -54,6 +54,7 @@ type job struct {
 	// recs holds the interval's probes in send order; they become
 	// res.Probes on delivery.
 	recs []probeRec
+	tabs recTables
 	next int // next round to send
 	// pending counts probes sent and not yet answered or given up.
 	pending int
@@ -310,7 +311,8 @@ func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) 
 	p := &j.recs[in.idx]
 	f := j.flows[in.flow]
 	kind := f.method.outcome(r, f, from)
-	p.kind, p.code, p.from, p.replyTTL, p.rtt, p.ext = kind, r.Code, from, int16(replyTTL), rtt, r.ext
+	p.kind, p.code, p.replyTTL, p.rtt = kind, r.Code, int16(replyTTL), rtt
+	p.from, p.ext = j.tabs.addr(from), j.tabs.ext(r.ext)
 	ttl := int(p.ttl)
 	switch kind {
 	case KindReached, KindDestUnreachable:

@@ -127,7 +127,7 @@ func (c *core) maybeFinish(now time.Time, j *job) {
 		j.target.job = nil
 	}
 	j.res.End = now
-	j.res.Probes, j.recs = expandProbes(j.recs), nil
+	j.res.Probes, j.recs, j.tabs = j.tabs.expandProbes(j.recs), nil, recTables{}
 	if t := j.target; t.mtuDone != nil {
 		j.res.MTU, t.mtuDone = t.mtuDone, nil
 	}
