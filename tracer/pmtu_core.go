@@ -77,10 +77,10 @@ func (c *core) sendMTU(t *Target) {
 		case errors.Is(err, syscall.EMSGSIZE): // larger than our own interface
 			r.search.tooBig(size, 0, netip.Addr{}, true)
 			continue
-		case err != nil:
+		case err != nil: // no route, or the like: no search this time
 			c.stats.sendErrors.Add(1)
-			r.search.lost(size)
-			continue
+			c.dropMTU(t)
+			return
 		}
 		c.stats.sent.Add(1)
 		p := &mtuProbe{target: t, key: probeKey{dst: r.dst, proto: proto, id: r.flow.icmpID(), seq: seq}, size: size, sent: sent}

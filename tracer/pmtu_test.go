@@ -338,3 +338,21 @@ func TestParseTooBig(t *testing.T) {
 		}
 	}
 }
+
+// A send error other than EMSGSIZE (no route) ends the search at once,
+// without a result, instead of spending its probes on errors.
+func TestCoreMTUSearchSendError(t *testing.T) {
+	h := mtuHarness(1500)
+	s := sched(1)
+	s.PMTUEvery = 1
+	h.fc.fail = syscall.ENETUNREACH
+	tg := h.addTarget(s, dstA)
+	h.at(0)
+	if tg.mtu != nil || tg.mtuDone != nil {
+		t.Fatalf("search still running (%v) or a result kept (%v)", tg.mtu != nil, tg.mtuDone)
+	}
+	// The round's probes failed too; the search added one error, not 40.
+	if got := h.st.sendErrors.Load(); got != 8+1 {
+		t.Errorf("%d send errors, want 9 (8 round probes, 1 search probe)", got)
+	}
+}
