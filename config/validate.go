@@ -63,6 +63,9 @@ func (t *Target) validate() error {
 		if err != nil {
 			return fmt.Errorf("source: %q is not an IP address", t.Source)
 		}
+		if ip.Zone() != "" {
+			return fmt.Errorf("source: %q: zoned addresses are not supported", t.Source)
+		}
 		if familyOf(ip) != t.Family {
 			return fmt.Errorf("source: %s is not an %s address like the target's", t.Source, t.Family)
 		}
