@@ -3,6 +3,8 @@ package tracer
 import (
 	"net"
 	"net/netip"
+	"sync"
+	"time"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -62,15 +64,46 @@ func attachFilter(fd int, prog []bpf.Instruction) error {
 
 // routeMTU returns the MTU of the interface the kernel sends to dst by:
 // the one that holds the route's source address (1500 when none is
-// found, e.g. the source is on another interface than the route's).
+// found, e.g. the source is on another interface than the route's). It
+// runs on the probing loop when a path MTU search starts, so the
+// interface list (a netlink dump) is read at most once a minute.
 func routeMTU(dst netip.Addr) int {
 	src, err := routeSource(dst)
 	if err != nil {
 		return 1500
 	}
+	return ifaceMTUs.of(src, time.Now())
+}
+
+// ifaceMTUs caches the MTU of the interface holding each local address.
+var ifaceMTUs = &mtuCache{}
+
+type mtuCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	mtus map[netip.Addr]int
+}
+
+// of returns the MTU of the interface that holds src, from a list at most
+// a minute old; 1500 when no interface holds it.
+func (c *mtuCache) of(src netip.Addr, now time.Time) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mtus == nil || now.Sub(c.at) > time.Minute {
+		c.mtus, c.at = interfaceMTUs(), now
+	}
+	if m, ok := c.mtus[src]; ok {
+		return m
+	}
+	return 1500
+}
+
+// interfaceMTUs maps every local address to its interface's MTU.
+func interfaceMTUs() map[netip.Addr]int {
+	out := map[netip.Addr]int{}
 	ifs, err := net.Interfaces()
 	if err != nil {
-		return 1500
+		return out
 	}
 	for _, ifc := range ifs {
 		addrs, err := ifc.Addrs()
@@ -79,11 +112,11 @@ func routeMTU(dst netip.Addr) int {
 		}
 		for _, a := range addrs {
 			if n, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == src {
-					return ifc.MTU
+				if ip, ok := netip.AddrFromSlice(n.IP); ok {
+					out[ip.Unmap()] = ifc.MTU
 				}
 			}
 		}
 	}
-	return 1500
+	return out
 }
