@@ -105,8 +105,14 @@ func TestTruthLossBeforeDestination(t *testing.T) {
 	tp.lossBeforeDst(40)
 	busyCPU(t)
 	e := startExporter(t, tp.name("src"), 10188, truthConfig(targets))
-	// No change ever; the hop count exact from the fourth interval on.
-	warm := 3*time.Second + 500*time.Millisecond
+	// No change ever; the hop count exact from the sixth interval on. A
+	// probe at the destination's TTL is answered with chance 0.6*0.6, so
+	// all 5 of an interval are lost with chance 0.64^5 = 0.107, and until
+	// one is answered the destination is only known one TTL further. The
+	// first interval ends half a second after the exporter starts, so by
+	// 5.5 s at least five have ended and 8 targets are still wrong with
+	// chance about 8*0.107^5 = 1e-4 (at 3.5 s it was 1%, and CI hit it).
+	warm := 5*time.Second + 500*time.Millisecond
 	s := newSteady(5)
 	observe(t, e, warm+15*time.Second, targets, func(m metrics, tg target, at time.Duration) []finding {
 		if at < warm {
