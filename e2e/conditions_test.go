@@ -133,13 +133,14 @@ type capture struct {
 	stop  sync.Once
 }
 
-// startCapture runs `tcpdump -n -l -i any FILTER` in namespace ns with
-// epoch timestamps and returns once it is capturing. It is stopped at
+// startCapture runs `tcpdump -n -l -i any [FLAGS] FILTER` in namespace ns
+// with epoch timestamps and returns once it is capturing. It is stopped at
 // cleanup at the latest.
-func startCapture(t testing.TB, ns, filter string) *capture {
+func startCapture(t testing.TB, ns, filter string, flags ...string) *capture {
 	t.Helper()
 	c := &capture{t: t, done: make(chan struct{})}
-	c.cmd = exec.Command("ip", "netns", "exec", ns, "tcpdump", "-n", "-l", "-tt", "--immediate-mode", "-i", "any", filter)
+	args := append([]string{"netns", "exec", ns, "tcpdump", "-n", "-l", "-tt", "--immediate-mode", "-i", "any"}, flags...)
+	c.cmd = exec.Command("ip", append(args, filter)...)
 	out, err := c.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +167,7 @@ func startCapture(t testing.TB, ns, filter string) *capture {
 		seen := "tcpdump exited before capturing:"
 		sc := bufio.NewScanner(errs)
 		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "listening on") {
+			if strings.HasPrefix(strings.TrimPrefix(sc.Text(), "tcpdump: "), "listening on") {
 				ready <- ""
 				for sc.Scan() {
 				}

@@ -66,15 +66,32 @@ func (tp *topo) delayDst(d time.Duration) {
 	}
 }
 
-// compareRTT pings every target from src every 0.2s for d while scraping,
-// and returns per target ping's mean RTT and the mean of the exporter's
-// destination RTTs over the intervals that ended within the window.
-func compareRTT(t *testing.T, tp *topo, e *exporter, targets []target, d time.Duration) (ping, trx map[string]float64) {
+// rttWindow is what one window of compareRTT measured for a target, in
+// seconds: ping's mean RTT and the wire mean of ping's own packets, and
+// the mean of the exporter's per-interval destination RTTs and the wire
+// mean of the same probes (those at the destination's TTL, interval by
+// interval), over n intervals.
+type rttWindow struct {
+	ping, pingWire, trx, trxWire float64
+	n                            int
+}
+
+// pingID is the ICMP identifier compareRTT's pings use (-e), so their
+// packets are told apart from the exporter's on the wire.
+const pingID = 4242
+
+// compareRTT pings every target from src every 0.2s for d while scraping
+// and capturing the source's echoes with tcpdump, and returns per target
+// what the window measured. The exporter's intervals are those that ended
+// within the window after its first second; hops is the destination's TTL.
+func compareRTT(t *testing.T, tp *topo, e *exporter, targets []target, d time.Duration, hops int) map[string]rttWindow {
 	count := fmt.Sprint(int(d / (200 * time.Millisecond)))
+	capture := startCapture(t, tp.name("src"), "(icmp and (icmp[icmptype] == icmp-echo or icmp[icmptype] == icmp-echoreply)) or (icmp6 and (ip6[40] == 128 or ip6[40] == 129))",
+		"-v", "--time-stamp-precision=nano", "-B", "4096")
 	outs := make([]chan string, len(targets))
 	start := time.Now()
 	for i, tg := range targets {
-		args := []string{"ip", "netns", "exec", tp.name("src"), "ping", "-q", "-n", "-i", "0.2", "-c", count, tg.host}
+		args := []string{"ip", "netns", "exec", tp.name("src"), "ping", "-q", "-n", "-e", fmt.Sprint(pingID), "-i", "0.2", "-c", count, tg.host}
 		if tg.v6 {
 			args = append(args, "-6")
 		}
@@ -88,39 +105,75 @@ func compareRTT(t *testing.T, tp *topo, e *exporter, targets []target, d time.Du
 		}(outs[i])
 	}
 	rtts := map[string]map[float64]float64{}
+	ends := map[string][]float64{}
 	for time.Since(start) < d+time.Second {
 		m := e.scrape()
 		for _, tg := range targets {
 			end, ok1 := m.get("traceroute_last_run_timestamp_seconds", tg.labels())
 			rtt, ok2 := m.get("traceroute_destination_rtt_seconds", tg.labels())
 			from, to := float64(start.Add(time.Second).UnixNano())/1e9, float64(start.Add(d).UnixNano())/1e9
+			if rtts[tg.name] == nil {
+				rtts[tg.name] = map[float64]float64{}
+			}
+			if es := ends[tg.name]; ok1 && (len(es) == 0 || es[len(es)-1] != end) {
+				ends[tg.name] = append(es, end)
+			}
 			if ok1 && ok2 && end >= from && end <= to {
-				if rtts[tg.name] == nil {
-					rtts[tg.name] = map[float64]float64{}
-				}
 				rtts[tg.name][end] = rtt
 			}
 		}
 		time.Sleep(scrapeEvery)
 	}
-	ping, trx = map[string]float64{}, map[string]float64{}
 	avg := regexp.MustCompile(`= [0-9.]+/([0-9.]+)/`)
+	pings := make([]string, len(targets))
+	for i := range targets {
+		pings[i] = <-outs[i]
+	}
+	capture.close()
+	capture.mu.Lock()
+	wire := echoes(capture.lines)
+	capture.mu.Unlock()
+	res := map[string]rttWindow{}
 	for i, tg := range targets {
-		out := <-outs[i]
+		var w rttWindow
+		out := pings[i]
 		sub := avg.FindStringSubmatch(out)
 		if sub == nil || !strings.Contains(out, " 0% packet loss") {
 			t.Fatalf("ping %s: no mean RTT without loss:\n%s", tg.host, out)
 		}
 		ms, _ := strconv.ParseFloat(sub[1], 64)
-		ping[tg.name] = ms / 1e3
+		w.ping = ms / 1e3
+		var mine, theirs []echo
+		for _, ec := range wire {
+			if ec.v6 != tg.v6 || ec.dst != tg.host {
+				continue
+			}
+			if ec.id == pingID {
+				mine = append(mine, ec)
+			} else if ec.ttl == hops {
+				theirs = append(theirs, ec)
+			}
+		}
+		var n int
+		if w.pingWire, n = wireMean(mine); n != len(mine) || n < int(d/(200*time.Millisecond))-1 {
+			t.Fatalf("%s: the capture has %d of ping's echo requests and %d replies, want all %s: tcpdump missed packets", tg.name, len(mine), n, count)
+		}
 		if len(rtts[tg.name]) < int(d/time.Second)-3 {
 			t.Fatalf("%s: RTTs of only %d intervals in %s", tg.name, len(rtts[tg.name]), d)
 		}
-		sum := 0.0
-		for _, v := range rtts[tg.name] {
-			sum += v
+		grouped := byInterval(theirs, ends[tg.name])
+		for end, rtt := range rtts[tg.name] {
+			wm, k := wireMean(grouped[end])
+			if k == 0 {
+				t.Fatalf("%s: the interval that ended at %.3f has a destination RTT but no answered probe at TTL %d in the capture", tg.name, end, hops)
+			}
+			w.trx += rtt
+			w.trxWire += wm
+			w.n++
 		}
-		trx[tg.name] = sum / float64(len(rtts[tg.name]))
+		w.trx /= float64(w.n)
+		w.trxWire /= float64(w.n)
+		res[tg.name] = w
 	}
-	return ping, trx
+	return res
 }

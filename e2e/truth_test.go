@@ -363,19 +363,28 @@ func TestTruthReloadStopsRemovedTargets(t *testing.T) {
 	}
 }
 
-// rttWindows is how many 20s windows TestTruthRTT may measure.
-const rttWindows = 3
-
 // rttTolerance is how far the exporter's mean RTT may be from ping's over
-// the same window. The issue asks for 0.15ms; on a quiet machine IPv6 has
-// shown an offset of about -0.2ms against ping that persisted over all
-// three windows of a run (in two runs of five; IPv4 stayed within
-// 0.15ms), not yet explained, so the test allows 0.25ms: it still fails
-// the 0.8ms bias of round-scheduled send times and user-space receive
-// stamps it was written for.
-const rttTolerance = 0.25e-3
+// the same window (issue 6), once the network's difference between the two
+// tools' packets is taken out: |(exporter - its wire) - (ping - its wire)|.
+// wireTolerance is how far it may be from the wire mean of its own probes.
+//
+// The raw difference of the two means is logged but not asserted: through
+// the TUN delay helper on this VM, whose timer wake-ups are late by 0.08 ms
+// typically and 1.8 ms at the 99th percentile with pauses of 15 ms and
+// more, the means of two sets of 100 to 200 different packets differ by up
+// to 0.35 ms for a perfect prober (measured: ping vs ping's wire within
+// 0.06 ms, exporter vs its wire within 0.02 ms, yet exporter vs ping
+// -0.36 ms in one window). Both checks fail the 0.8 ms bias of
+// round-scheduled send times and user-space receive stamps that the issue
+// found, in any window.
+const (
+	rttTolerance  = 0.15e-3
+	wireTolerance = 0.05e-3
+)
 
 func TestTruthRTT(t *testing.T) {
+	requireLab(t)
+	testenv.Tool(t, "tcpdump")
 	targets := dstTargets()
 	tp := newTruthTopo(t, targets)
 	tp.delayDst(15 * time.Millisecond)
@@ -388,29 +397,18 @@ func TestTruthRTT(t *testing.T) {
 			if busy {
 				busyCPU(t)
 			}
-			// This VM's background activity can stall a few packets of a
-			// window by milliseconds, which moves a 100-sample mean by up
-			// to 0.3ms (ping's own mean moves that much between windows).
-			// So up to rttWindows windows are measured: a window where both
-			// families agree within rttTolerance passes; a real bias fails them
-			// all.
-			var fails []string
-			for w := 1; w <= rttWindows; w++ {
-				ping, trx := compareRTT(t, tp, e, targets, 20*time.Second)
-				fails = nil
-				for _, tg := range targets {
-					diff := trx[tg.name] - ping[tg.name]
-					t.Logf("window %d: %s: mean RTT ping %.3fms, exporter %.3fms, difference %+.3fms", w, tg.name, ping[tg.name]*1e3, trx[tg.name]*1e3, diff*1e3)
-					if math.Abs(diff) > rttTolerance {
-						fails = append(fails, fmt.Sprintf("%s: mean RTT %.3fms, ping's %.3fms over the same window: %+.3fms, want within %.2fms", tg.name, trx[tg.name]*1e3, ping[tg.name]*1e3, diff*1e3, rttTolerance*1e3))
-					}
+			res := compareRTT(t, tp, e, targets, 20*time.Second, 5)
+			for _, tg := range targets {
+				w := res[tg.name]
+				t.Logf("%s: mean RTT over %d intervals: exporter %.3fms (its probes on the wire %.3fms), ping %.3fms (its packets on the wire %.3fms); raw difference %+.3fms, of which the network's %+.3fms",
+					tg.name, w.n, w.trx*1e3, w.trxWire*1e3, w.ping*1e3, w.pingWire*1e3, (w.trx-w.ping)*1e3, (w.trxWire-w.pingWire)*1e3)
+				if d := w.trx - w.trxWire; math.Abs(d) > wireTolerance {
+					t.Errorf("%s: mean RTT %.3fms, the wire's for the same probes %.3fms: %+.3fms, want within %.2fms", tg.name, w.trx*1e3, w.trxWire*1e3, d*1e3, wireTolerance*1e3)
 				}
-				if len(fails) == 0 {
-					break
+				if d := (w.trx - w.trxWire) - (w.ping - w.pingWire); math.Abs(d) > rttTolerance {
+					t.Errorf("%s: mean RTT %.3fms, ping's %.3fms over the same window, %+.3fms of it the network's: %+.3fms, want within %.2fms",
+						tg.name, w.trx*1e3, w.ping*1e3, (w.trxWire-w.pingWire)*1e3, d*1e3, rttTolerance*1e3)
 				}
-			}
-			for _, f := range fails {
-				t.Errorf("in each of %d windows, e.g. the last: %s", rttWindows, f)
 			}
 		})
 	}
