@@ -61,6 +61,7 @@ func run() int {
 		retention   model.Duration
 		rateLimit   = kingpin.Flag("probe.rate-limit", "Packet budget: at most this many probes a second from the whole process, in bursts of at most a tenth of a second's worth; rounds it holds back go on later in their interval, and what cannot go out within it is skipped and counted in traceroute_exporter_probes_skipped_total. 0: no limit.").Default("50000").Float64()
 		externalURL = kingpin.Flag("web.external-url", "The URL under which the exporter is reached (e.g. behind a reverse proxy), for links in pages and diagrams; as Prometheus's flag of the same name.").Default("").String()
+		dropCaps    = kingpin.Flag("runtime.drop-capabilities", "Give up every capability (CAP_NET_RAW included) once the sockets are open; CAP_NET_BIND_SERVICE is kept when a --web.listen-address port is below 1024. --no-runtime.drop-capabilities keeps them.").Default("true").Bool()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, defaultListen)
 	)
 	kingpin.Flag("storage.retention", "How long path history is kept (e.g. 30d, 12h).").Default("30d").SetValue(&retention)
@@ -99,6 +100,9 @@ func run() int {
 		return 1
 	}
 	socks.warnSmallBuffers(logger)
+	if *dropCaps {
+		dropCapabilities(logger, *webFlags.WebListenAddresses)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if *rateLimit < 0 {

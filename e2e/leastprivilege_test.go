@@ -69,6 +69,12 @@ func TestLeastPrivilegeRaw(t *testing.T) {
 	if st, err := os.Stat(db); err != nil || st.Size() == 0 {
 		t.Errorf("no history file in the state directory: %v", err)
 	}
+	// Once its sockets are open it holds nothing; the bounding set keeps
+	// CAP_NET_RAW (emptying it needs CAP_SETPCAP), and no_new_privs keeps
+	// it from gaining it back.
+	if caps, threads := threadCaps(t, e.cmd.Process.Pid); caps["CapEff"]|caps["CapPrm"]|caps["CapInh"]|caps["CapAmb"] != 0 {
+		t.Errorf("capabilities still held after start over %d threads: %v", threads, caps)
+	}
 	for _, bad := range []string{"level=warn", "level=error"} {
 		if strings.Contains(e.log.String(), bad) {
 			t.Errorf("the exporter logged a warning or an error with CAP_NET_RAW only:\n%s", e.log.String())
