@@ -288,8 +288,11 @@ func TestTruthDNSRotation(t *testing.T) {
 			t.Logf("%s: address change seen %s after the hosts file dropped %s", tg.name, at.Round(time.Millisecond), a[tg.v6])
 		}
 		fs = concat(fs, expect(m, "traceroute_target_address_changes_total", tg.labels(), 1), addressInfo(m, tg, b[tg.v6]))
-		// The new address's path is measured afresh in its first interval.
-		if at-changed[tg.name] > 2*time.Second {
+		// The new address's path is measured afresh in its first interval
+		// (an interval and its timeout; 3s leaves room for a loaded host:
+		// with a load average of 8.7 on 2 cores one scrape at 2s still
+		// had none).
+		if at-changed[tg.name] > 3*time.Second {
 			fs = concat(fs, expect(m, "traceroute_hops", tg.labels(), 5))
 		}
 		return fs
