@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -74,6 +75,9 @@ func (tp *topo) delayDst(d time.Duration) {
 type rttWindow struct {
 	ping, pingWire, trx, trxWire float64
 	n                            int
+	// late counts the exporter's probes answered on the wire after the
+	// timeout, left out of its wire mean.
+	late int
 }
 
 // pingID is the ICMP identifier compareRTT's pings use (-e), so their
@@ -83,8 +87,9 @@ const pingID = 4242
 // compareRTT pings every target from src every 0.2s for d while scraping
 // and capturing the source's echoes with tcpdump, and returns per target
 // what the window measured. The exporter's intervals are those that ended
-// within the window after its first second; hops is the destination's TTL.
-func compareRTT(t *testing.T, tp *topo, e *exporter, targets []target, d time.Duration, hops int) map[string]rttWindow {
+// within the window after its first second; hops is the destination's TTL
+// and timeout the targets' probe timeout.
+func compareRTT(t *testing.T, tp *topo, e *exporter, targets []target, d time.Duration, hops int, timeout time.Duration) map[string]rttWindow {
 	count := fmt.Sprint(int(d / (200 * time.Millisecond)))
 	capture := startCapture(t, tp.name("src"), "(icmp and (icmp[icmptype] == icmp-echo or icmp[icmptype] == icmp-echoreply)) or (icmp6 and (ip6[40] == 128 or ip6[40] == 129))",
 		"-v", "--time-stamp-precision=nano", "-B", "4096")
@@ -104,7 +109,9 @@ func compareRTT(t *testing.T, tp *topo, e *exporter, targets []target, d time.Du
 			c <- string(out)
 		}(outs[i])
 	}
-	rtts := map[string]map[float64]float64{}
+	// Per target and interval end: the destination RTT and the share of
+	// the destination's probes answered (the interval's weight).
+	rtts := map[string]map[float64][2]float64{}
 	ends := map[string][]float64{}
 	for time.Since(start) < d+time.Second {
 		m := e.scrape()
@@ -113,13 +120,14 @@ func compareRTT(t *testing.T, tp *topo, e *exporter, targets []target, d time.Du
 			rtt, ok2 := m.get("traceroute_destination_rtt_seconds", tg.labels())
 			from, to := float64(start.Add(time.Second).UnixNano())/1e9, float64(start.Add(d).UnixNano())/1e9
 			if rtts[tg.name] == nil {
-				rtts[tg.name] = map[float64]float64{}
+				rtts[tg.name] = map[float64][2]float64{}
 			}
 			if es := ends[tg.name]; ok1 && (len(es) == 0 || es[len(es)-1] != end) {
 				ends[tg.name] = append(es, end)
 			}
 			if ok1 && ok2 && end >= from && end <= to {
-				rtts[tg.name][end] = rtt
+				loss, _ := m.get("traceroute_destination_loss_ratio", tg.labels())
+				rtts[tg.name][end] = [2]float64{rtt, 1 - loss}
 			}
 		}
 		time.Sleep(scrapeEvery)
@@ -151,6 +159,12 @@ func compareRTT(t *testing.T, tp *topo, e *exporter, targets []target, d time.Du
 			if ec.id == pingID {
 				mine = append(mine, ec)
 			} else if ec.ttl == hops {
+				// A reply later than the timeout is a late reply to the
+				// exporter, never an RTT (issue 6): on the wire too.
+				if ec.recv > 0 && ec.rtt() > timeout.Seconds() {
+					w.late++
+					ec.recv = 0
+				}
 				theirs = append(theirs, ec)
 			}
 		}
@@ -161,18 +175,40 @@ func compareRTT(t *testing.T, tp *topo, e *exporter, targets []target, d time.Du
 		if len(rtts[tg.name]) < int(d/time.Second)-3 {
 			t.Fatalf("%s: RTTs of only %d intervals in %s", tg.name, len(rtts[tg.name]), d)
 		}
-		grouped := byInterval(theirs, ends[tg.name])
-		for end, rtt := range rtts[tg.name] {
-			wm, k := wireMean(grouped[end])
-			if k == 0 {
-				t.Fatalf("%s: the interval that ended at %.3f has a destination RTT but no answered probe at TTL %d in the capture", tg.name, end, hops)
-			}
-			w.trx += rtt
-			w.trxWire += wm
+		// The exporter's mean over the window is the mean of its
+		// intervals' means weighted by their answers; on the wire, the
+		// mean of the same probes: those sent after the end of the
+		// interval before the window's first and up to the end of its
+		// last. (Which interval a probe near a boundary inside the window
+		// belongs to does not matter for the whole window's mean.)
+		first, last := math.Inf(1), math.Inf(-1)
+		weight := 0.0
+		for end, v := range rtts[tg.name] {
+			first, last = math.Min(first, end), math.Max(last, end)
+			w.trx += v[0] * v[1]
+			weight += v[1]
 			w.n++
 		}
-		w.trx /= float64(w.n)
-		w.trxWire /= float64(w.n)
+		w.trx /= weight
+		prev := math.Inf(-1)
+		for _, end := range ends[tg.name] {
+			if end < first {
+				prev = math.Max(prev, end)
+			}
+		}
+		if math.IsInf(prev, -1) {
+			t.Fatalf("%s: no interval seen ending before the window's first (%.3f)", tg.name, first)
+		}
+		var used []echo
+		for _, ec := range theirs {
+			if ec.sent > prev && ec.sent <= last {
+				used = append(used, ec)
+			}
+		}
+		var k int
+		if w.trxWire, k = wireMean(used); k == 0 {
+			t.Fatalf("%s: no answered probe at TTL %d in the capture between %.3f and %.3f", tg.name, hops, prev, last)
+		}
 		res[tg.name] = w
 	}
 	return res

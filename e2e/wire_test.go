@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -98,22 +97,4 @@ func wireMean(es []echo) (float64, int) {
 		return 0, 0
 	}
 	return sum / float64(n), n
-}
-
-// byInterval assigns each echo to the interval it was sent in, given the
-// end times of consecutive intervals: an interval's probes leave after the
-// previous interval ended and before its own end, so the echo belongs to
-// the first end not before its send time. Echoes after the last end are
-// left out.
-func byInterval(es []echo, ends []float64) map[float64][]echo {
-	sorted := append([]float64(nil), ends...)
-	sort.Float64s(sorted)
-	out := map[float64][]echo{}
-	for _, e := range es {
-		i := sort.SearchFloat64s(sorted, e.sent)
-		if i < len(sorted) {
-			out[sorted[i]] = append(out[sorted[i]], e)
-		}
-	}
-	return out
 }
