@@ -9,7 +9,8 @@ import (
 )
 
 // FuzzParseReply feeds arbitrary bytes to the reply decoder: it must never
-// panic, and whatever it accepts must be one of the three reply kinds. The
+// panic, and whatever it accepts must be one of the four reply kinds (Echo
+// Reply, Time Exceeded, Unreachable, and on IPv6 Packet Too Big). The
 // seed corpus (real replies captured from Linux routers under
 // testdata/replies, plus edge cases) runs in every `go test`.
 func FuzzParseReply(f *testing.F) {
@@ -37,6 +38,10 @@ func FuzzParseReply(f *testing.F) {
 		case tracer.KindTimeExceeded, tracer.KindDestUnreachable:
 			if !r.Dst.IsValid() || r.Dst.Is6() != v6 {
 				t.Errorf("error reply with destination %v on a v6=%v socket", r.Dst, v6)
+			}
+		case tracer.KindTooBig:
+			if !v6 || !r.Dst.IsValid() || !r.Dst.Is6() {
+				t.Errorf("Packet Too Big with destination %v on a v6=%v socket: only ICMPv6 has it", r.Dst, v6)
 			}
 		default:
 			t.Errorf("accepted reply of kind %v", r.Kind)
