@@ -121,6 +121,12 @@ func run() int {
 		return 1
 	}
 	defer enr.close()
+	rt := newRouting(logger)
+	if err := rt.apply(cfg.BGP); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: bgp: %v\n", program, err)
+		return 1
+	}
+	defer rt.stop()
 	manager := prober.NewManager(ctx, prober.Options{Tracer: engine, Resolver: net.DefaultResolver, DNSRefresh: *dnsRefresh, Enrich: enr.sources, Logger: logger})
 	manager.Apply(cfg)
 	defer manager.Stop()
@@ -141,7 +147,7 @@ func run() int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collector.WebInfo(*externalURL),
 	)
-	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, logger: logger}
+	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, routing: rt, logger: logger}
 
 	var hist api.History // an untyped nil when persistence is off
 	if enr.store != nil {

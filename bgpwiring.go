@@ -1,0 +1,83 @@
+package main
+
+import (
+	"sync"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/traceroute-exporter/traceroute_exporter/bgp"
+	"github.com/traceroute-exporter/traceroute_exporter/config"
+)
+
+// routing owns the BGP table and the speaker that fills it. The table
+// lives as long as the process; the speaker runs while the configuration
+// has a `bgp:` section and is restarted only when its AS, router ID or
+// listener change (its neighbors change in place).
+type routing struct {
+	mu      sync.Mutex
+	table   *bgp.Table
+	speaker *bgp.Speaker
+	cfg     *config.BGP
+	logger  log.Logger
+}
+
+func newRouting(logger log.Logger) *routing {
+	return &routing{table: bgp.NewTable(), logger: logger}
+}
+
+// apply starts, changes or stops the speaker for c (nil: no speaker). A
+// speaker that cannot start is an error at start-up; on a reload it is
+// logged and the old speaker (if any) keeps running.
+func (r *routing) apply(c *config.BGP) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case c == nil && r.speaker == nil:
+		return nil
+	case c == nil:
+		r.speaker.Stop()
+		r.speaker, r.cfg = nil, nil
+		level.Info(r.logger).Log("msg", "BGP speaker stopped: no bgp section in the configuration")
+		return nil
+	case r.speaker != nil && bgp.SameGlobal(r.cfg, c):
+		if err := r.speaker.Apply(c); err != nil {
+			level.Error(r.logger).Log("msg", "Cannot apply the BGP neighbors", "err", err)
+			return err
+		}
+		r.cfg = c
+		return nil
+	}
+	if r.speaker != nil {
+		level.Info(r.logger).Log("msg", "BGP local_as, router_id or listener changed; restarting the speaker")
+		r.speaker.Stop()
+		r.speaker = nil
+	}
+	s, err := bgp.Start(c, r.table, r.logger)
+	if err != nil {
+		level.Error(r.logger).Log("msg", "Cannot start the BGP speaker", "err", err)
+		return err
+	}
+	r.speaker, r.cfg = s, c
+	return nil
+}
+
+// sessions are the neighbors' sessions; none without a speaker.
+func (r *routing) sessions() []bgp.Session {
+	r.mu.Lock()
+	s := r.speaker
+	r.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	return s.Sessions()
+}
+
+// config is the running `bgp:` section (nil: none).
+func (r *routing) config() *config.BGP {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cfg
+}
+
+func (r *routing) stop() { r.apply(nil) }
