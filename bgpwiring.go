@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"sync"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
 	"github.com/traceroute-exporter/traceroute_exporter/bgp"
+	"github.com/traceroute-exporter/traceroute_exporter/collector"
 	"github.com/traceroute-exporter/traceroute_exporter/config"
+	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 )
 
 // routing owns the BGP table and the speaker that fills it. The table
@@ -81,3 +85,42 @@ func (r *routing) config() *config.BGP {
 }
 
 func (r *routing) stop() { r.apply(nil) }
+
+// forgetAfter is how long the table follows an address no target traced.
+const forgetAfter = time.Hour
+
+// forget drops, every forgetAfter, the addresses the table follows that
+// no target has traced for as long (removed targets, changed addresses).
+func (r *routing) forget(ctx context.Context) {
+	t := time.NewTicker(forgetAfter)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.table.Forget(now.Add(-forgetAfter))
+		}
+	}
+}
+
+// enrichRouting is the targets' view of the table and settings.
+func (r *routing) enrichRouting() *enrich.Routing {
+	return &enrich.Routing{Table: r.table, Settings: func() (enrich.RoutingSettings, bool) {
+		c := r.config()
+		if c == nil {
+			return enrich.RoutingSettings{}, false
+		}
+		return enrich.RoutingSettings{LocalAS: c.LocalAS, Window: c.Window, After: c.After}, true
+	}}
+}
+
+// collectorSessions are the sessions as the collector exports them.
+func (r *routing) collectorSessions() []collector.BGPSession {
+	ss := r.sessions()
+	out := make([]collector.BGPSession, len(ss))
+	for i, s := range ss {
+		out[i] = collector.BGPSession{Neighbor: s.Neighbor.String(), Up: s.Up, Received: s.Received}
+	}
+	return out
+}

@@ -127,6 +127,8 @@ func run() int {
 		return 1
 	}
 	defer rt.stop()
+	go rt.forget(ctx)
+	enr.sources.Routing = rt.enrichRouting()
 	manager := prober.NewManager(ctx, prober.Options{Tracer: engine, Resolver: net.DefaultResolver, DNSRefresh: *dnsRefresh, Enrich: enr.sources, Logger: logger})
 	manager.Apply(cfg)
 	defer manager.Stop()
@@ -146,6 +148,7 @@ func run() int {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collector.WebInfo(*externalURL),
+		collector.BGPSessions(rt.collectorSessions),
 	)
 	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, routing: rt, logger: logger}
 

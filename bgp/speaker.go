@@ -53,6 +53,7 @@ type Speaker struct {
 
 	mu        sync.Mutex
 	neighbors map[netip.Addr]config.Neighbor
+	up        sync.Map // netip.Addr -> bool: established when last seen
 }
 
 // global is the part of the configuration that takes a restart of the
@@ -178,14 +179,14 @@ func (s *Speaker) onPeer(ev *apiutil.WatchEventMessage_PeerEvent, _ time.Time) {
 		return
 	}
 	st := ev.Peer.State
-	switch st.SessionState {
-	case gbgp.BGP_FSM_ESTABLISHED:
+	up := st.SessionState == gbgp.BGP_FSM_ESTABLISHED
+	was, _ := s.up.Swap(st.NeighborAddress, up)
+	switch {
+	case up && was != true:
 		level.Info(s.logger).Log("msg", "BGP session established", "neighbor", st.NeighborAddress, "peer_as", st.PeerASN)
-	case gbgp.BGP_FSM_IDLE, gbgp.BGP_FSM_ACTIVE:
-		if st.DisconnectMessage != "" || st.DisconnectReason != api.PeerState_DISCONNECT_REASON_UNSPECIFIED {
-			level.Warn(s.logger).Log("msg", "BGP session down; probing goes on", "neighbor", st.NeighborAddress, "peer_as", st.PeerASN,
-				"reason", st.DisconnectReason.String(), "detail", st.DisconnectMessage)
-		}
+	case !up && was == true:
+		level.Warn(s.logger).Log("msg", "BGP session down; its routes are withdrawn, probing goes on", "neighbor", st.NeighborAddress,
+			"peer_as", st.PeerASN, "reason", st.DisconnectReason.String(), "detail", st.DisconnectMessage)
 	}
 }
 
@@ -200,7 +201,7 @@ func (s *Speaker) Sessions() []Session {
 		if err != nil {
 			return
 		}
-		ss := Session{Neighbor: a, Up: p.State.SessionState == api.PeerState_SESSION_STATE_ESTABLISHED, Received: map[string]uint64{}}
+		ss := Session{Neighbor: a, Up: p.State.SessionState == api.PeerState_SESSION_STATE_ESTABLISHED, Received: map[string]uint64{"ipv4": 0, "ipv6": 0}}
 		for _, af := range p.AfiSafis {
 			if af.State == nil || af.State.Family == nil || af.State.Family.Safi != api.Family_SAFI_UNICAST {
 				continue

@@ -113,6 +113,33 @@ var families = []family{
 			}
 			return 0, false
 		}},
+	{"bgp_route_info", "The BGP best route covering the target's address (value 1): the longest matching prefix, its AS path (nearest AS first) and next hop; absent when no route covers it.", gauge, gRoute,
+		func(*entry, int) (float64, bool) { return always(1) }},
+	{"bgp_route_present", "Whether a BGP route covers the target's address (1) or not (0); only with BGP configured.", gauge, gTarget,
+		func(e *entry, _ int) (float64, bool) {
+			return boolf(e.ev.BGP != nil && e.ev.BGP.Route != nil), e.ev.BGP != nil
+		}},
+	{"bgp_as_path_length", "Number of AS numbers in the AS path of the BGP route covering the target (prepends counted); absent without a route.", gauge, gTarget,
+		func(e *entry, _ int) (float64, bool) {
+			if v := e.ev.BGP; v != nil && v.Route != nil {
+				return float64(len(v.Route.ASPath)), true
+			}
+			return 0, false
+		}},
+	{"bgp_route_changes_total", "Changes of the BGP route covering the target: another best path or prefix, an announcement or a withdrawal; only with BGP configured.", counter, gTarget,
+		func(e *entry, _ int) (float64, bool) {
+			if v := e.ev.BGP; v != nil {
+				return float64(v.Changes), true
+			}
+			return 0, false
+		}},
+	{"as_path_mismatch", "Whether the traced AS path disagrees with the AS path of the BGP route covering the target (1) or not (0): a traced AS, the local AS left out, missing from the announced path or out of its order (README: Traced vs announced); absent when there is nothing to compare.", gauge, gTarget,
+		func(e *entry, _ int) (float64, bool) {
+			if v := e.ev.BGP; v != nil && v.MismatchKnown {
+				return boolf(v.Mismatch), e.known
+			}
+			return 0, false
+		}},
 	{"target_address_changes_total", "Times the target's traced address changed (its DNS answers no longer held it).", counter, gTarget,
 		func(e *entry, _ int) (float64, bool) { return always(float64(e.s.AddressChanges)) }},
 }

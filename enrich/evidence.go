@@ -101,6 +101,9 @@ type Evidence struct {
 	// LastChange is the latest path change (also one recorded before a
 	// restart, when history is kept), nil if none is known.
 	LastChange *ChangeSummary
+	// BGP is the target's view of BGP; nil without BGP or before the
+	// target's address is known.
+	BGP *BGPView
 }
 
 // ASPathOf returns the distinct consecutive known ASNs of hops, in order;

@@ -28,7 +28,9 @@ type Sources struct {
 	Store history.Store
 	// Criteria returns the current verdict criteria (they follow reloads).
 	Criteria func() history.Criteria
-	Logger   log.Logger
+	// Routing is the BGP view; nil without BGP.
+	Routing *Routing
+	Logger  log.Logger
 
 	storeErrors atomic.Uint64
 }
@@ -107,6 +109,7 @@ func (t *Target) Update(prev, cur *pathstate.Snapshot, changes []pathstate.Chang
 	next.Hops = t.annotate(cur.Hops)
 	next.ASPath = ASPathOf(next.Hops)
 	next.ASPathHash = asPathHash(next.ASPath)
+	next.BGP, _, _, _ = t.src.Routing.view(cur.Address, next.ASPath, cur.Last.End)
 
 	var events []Event
 	if p := t.pending; p != nil {
