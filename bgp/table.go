@@ -14,7 +14,9 @@ const DefaultRecent = 32
 // lookups over it while it changes. It also follows tracked addresses
 // (the targets'): every update of a prefix that contains one is checked
 // against the address's covering route, and a change of that route is
-// counted and kept (the last DefaultRecent). Safe for concurrent use.
+// counted and kept (the last DefaultRecent). The first route that covers
+// a tracked address is learnt, not counted: a table filling after a start
+// is no routing change. Safe for concurrent use.
 //
 // Lookups try the prefix lengths present in the table from the longest
 // down, each a map lookup: at most 33 (IPv4) or 129 (IPv6) probes, and
@@ -32,7 +34,11 @@ type Table struct {
 
 // tracked is what a Table keeps of one tracked address.
 type tracked struct {
-	cur     *Route
+	cur *Route
+	// had: a route has covered the address since it was first tracked;
+	// until then, the first route is learnt, not counted as a change
+	// (the table filling after a start or a session coming up).
+	had     bool
 	changes uint64
 	recent  []Change
 	used    time.Time
@@ -44,7 +50,7 @@ type View struct {
 	// address.
 	Route *Route
 	// Changes counts the changes of the covering route since the address
-	// was first tracked.
+	// was first tracked; the first route to cover it is not a change.
 	Changes uint64
 	// Recent are the latest changes, oldest first.
 	Recent []Change
@@ -103,8 +109,8 @@ func (t *Table) follow(p netip.Prefix, at time.Time) {
 	for ; i < len(t.sorted) && p.Contains(t.sorted[i]); i++ {
 		tr := t.tracked[t.sorted[i]]
 		now := t.lookup(t.sorted[i])
-		if tr.cur.Same(now) {
-			tr.cur = now
+		if tr.cur.Same(now) || !tr.had {
+			tr.cur, tr.had = now, now != nil
 			continue
 		}
 		tr.changes++
@@ -157,6 +163,7 @@ func (t *Table) Track(a netip.Addr, at time.Time) View {
 	tr, ok := t.tracked[a]
 	if !ok {
 		tr = &tracked{cur: t.lookup(a)}
+		tr.had = tr.cur != nil
 		t.tracked[a] = tr
 		i, _ := slices.BinarySearchFunc(t.sorted, a, netip.Addr.Compare)
 		t.sorted = slices.Insert(t.sorted, i, a)

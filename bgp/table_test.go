@@ -85,26 +85,30 @@ func TestTrackCountsCoveringChanges(t *testing.T) {
 			step(fam.wide, route(fam.wide, 64501, 64504))        // 1: announced
 			step(fam.wide, route(fam.wide, 64501, 64504))        // same: no change
 			step(fam.other, route(fam.other, 64509))             // does not cover
-			step(fam.wide, route(fam.wide, 64502, 64503, 64504)) // 2: best path
-			step(fam.narrow, route(fam.narrow, 64501, 64666))    // 3: more specific
+			step(fam.wide, route(fam.wide, 64502, 64503, 64504)) // 1: best path
+			step(fam.narrow, route(fam.narrow, 64501, 64666))    // 2: more specific
 			step(fam.wide, nil)                                  // hidden by the narrow one
-			step(fam.narrow, nil)                                // 4: withdrawn, nothing left
+			step(fam.narrow, nil)                                // 3: withdrawn, nothing left
+			step(fam.wide, route(fam.wide, 64501, 64504))        // 4: announced again
 			v := tab.Track(a, at)
-			if v.Changes != 4 || v.Route != nil {
-				t.Fatalf("view after withdrawals: changes %d route %+v; want 4, nil", v.Changes, v.Route)
+			if v.Changes != 4 || v.Route == nil {
+				t.Fatalf("view: changes %d route %+v; want 4 and a route", v.Changes, v.Route)
 			}
 			if len(v.Recent) != 4 {
 				t.Fatalf("recent: %d changes, want 4", len(v.Recent))
 			}
-			c := v.Recent[2]
+			c := v.Recent[1]
 			if c.Before.Prefix.String() != fam.wide || c.After.Prefix.String() != fam.narrow || FormatASPath(c.After.ASPath) != "64501 64666" {
-				t.Errorf("third change %+v -> %+v", c.Before, c.After)
+				t.Errorf("second change %+v -> %+v", c.Before, c.After)
 			}
-			if !v.Recent[3].Time.Equal(t0.Add(7*time.Second)) || v.Recent[3].After != nil {
-				t.Errorf("fourth change: %+v", v.Recent[3])
+			if !v.Recent[2].Time.Equal(t0.Add(7*time.Second)) || v.Recent[2].After != nil || v.Recent[2].Before.Prefix.String() != fam.narrow {
+				t.Errorf("third change (withdrawal): %+v", v.Recent[2])
 			}
-			if v.Recent[0].Before != nil {
-				t.Errorf("first change has a route before: %+v", v.Recent[0].Before)
+			if v.Recent[3].Before != nil || FormatASPath(v.Recent[3].After.ASPath) != "64501 64504" {
+				t.Errorf("fourth change (announcement): %+v", v.Recent[3])
+			}
+			if FormatASPath(v.Recent[0].Before.ASPath) != "64501 64504" {
+				t.Errorf("first change: %+v", v.Recent[0].Before)
 			}
 		})
 	}
@@ -115,6 +119,7 @@ func TestTrackKeepsRecentBounded(t *testing.T) {
 	tab := NewTable()
 	a := netip.MustParseAddr("198.18.5.1")
 	tab.Track(a, t0)
+	tab.Update(netip.MustParsePrefix("198.18.5.0/24"), route("198.18.5.0/24", 64500), t0) // learnt
 	for i := range DefaultRecent + 10 {
 		tab.Update(netip.MustParsePrefix("198.18.5.0/24"), route("198.18.5.0/24", 64500, uint32(i)), t0.Add(time.Duration(i)*time.Second))
 	}
@@ -135,6 +140,7 @@ func TestForget(t *testing.T) {
 		t.Fatalf("Forget dropped %d, want 1", n)
 	}
 	tab.Update(netip.MustParsePrefix("198.18.5.0/24"), route("198.18.5.0/24", 1), t0)
+	tab.Update(netip.MustParsePrefix("198.18.5.0/24"), route("198.18.5.0/24", 2), t0)
 	if v := tab.Track(b, t0); v.Changes != 1 {
 		t.Errorf("kept address: %d changes, want 1", v.Changes)
 	}

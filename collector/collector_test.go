@@ -76,7 +76,8 @@ var aEvidence = &enrich.Evidence{
 	Degradations:  1,
 	LastChange: &enrich.ChangeSummary{ID: 7, Verdict: "worse", FromHops: 3, ToHops: 3,
 		Before: "198.18.1.2 AS64500, 198.18.2.2 AS64501, 198.18.7.2 (3 hops, RTT 3.0 ms, loss 0%)",
-		After:  "198.18.1.2 AS64500, 198.18.3.2 AS64501, 198.18.7.2 (3 hops, RTT 3.1 ms, loss 0%)"},
+		After:  "198.18.1.2 AS64500, 198.18.3.2 AS64501, 198.18.7.2 (3 hops, RTT 3.1 ms, loss 0%)",
+		BGP:    "23:59:40 withdrawn 198.18.7.0/24 AS path 64501 64502 via 198.18.1.1"},
 	BGP: &enrich.BGPView{Route: &bgp.Route{Prefix: netip.MustParsePrefix("198.18.7.0/24"), ASPath: []uint32{64501, 64666},
 		NextHop: ip("198.18.1.1")}, Changes: 2, Mismatch: true, MismatchKnown: true},
 }

@@ -147,7 +147,7 @@ func (e *entry) valid(g group, i int) bool {
 	switch g {
 	case gChange:
 		c := e.ev.LastChange
-		return e.tok && utf8.ValidString(c.Verdict) && utf8.ValidString(c.Before) && utf8.ValidString(c.After)
+		return e.tok && utf8.ValidString(c.Verdict) && utf8.ValidString(c.Before) && utf8.ValidString(c.After) && utf8.ValidString(c.BGP)
 	case gInfo:
 		h := &e.hops[i]
 		return e.tok && utf8.ValidString(e.info(h).Name) && utf8.ValidString(h.st.MPLS) && utf8.ValidString(h.st.Interface)
@@ -165,6 +165,8 @@ func (e *entry) text(s slabel, i int) (v string, ok bool) {
 		return e.ev.LastChange.Before, true
 	case sAfter:
 		return e.ev.LastChange.After, true
+	case sBGP:
+		return e.ev.LastChange.BGP, true
 	case sAddress, sID, sPrefix, sNextHop:
 		return "", false
 	case sASPath:

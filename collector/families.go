@@ -93,7 +93,7 @@ var families = []family{
 		}},
 	{"as_path_changes_total", "Times the sequence of known AS numbers of the path changed.", counter, gTarget,
 		func(e *entry, _ int) (float64, bool) { return always(float64(e.ev.ASPathChanges)) }},
-	{"path_last_change_info", "The latest judged path change (value 1): its id in the history (0 without persistence), verdict, and the paths before and after in one line each, for alert notifications.", gauge, gChange,
+	{"path_last_change_info", "The latest judged path change (value 1): its id in the history (0 without persistence), verdict, the paths before and after in one line each, and the BGP changes of the target's covering route that went with it (bgp: \"none\" when none did; empty without BGP), for alert notifications.", gauge, gChange,
 		func(*entry, int) (float64, bool) { return always(1) }},
 	{"path_degradations_total", "Path changes judged worse (more hops, longer AS path, higher destination RTT or loss, or lost reachability).", counter, gTarget,
 		func(e *entry, _ int) (float64, bool) { return always(float64(e.ev.Degradations)) }},

@@ -11,6 +11,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/traceroute-exporter/traceroute_exporter/bgp"
 	"github.com/traceroute-exporter/traceroute_exporter/history"
 	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
 )
@@ -47,6 +48,13 @@ type Target struct {
 	mu       sync.Mutex // serializes Update
 	recorded time.Time  // when the current path was last recorded
 	pending  *pending   // a change waiting to be judged
+
+	// BGP, when configured: the correlation of its changes with the
+	// path's, the running settings and the current covering route.
+	corr     correlator
+	bgpOn    bool
+	bgpSet   RoutingSettings
+	bgpRoute *bgp.Route
 }
 
 // NewTarget returns the enrichment state of the target called name. With
@@ -55,12 +63,15 @@ func (s *Sources) NewTarget(name string) *Target {
 	t := &Target{name: name, src: s}
 	ev := &Evidence{ASPath: []uint32{}}
 	if s.Store != nil {
-		cs, err := s.Store.Changes(name, time.Time{}, 1)
-		switch {
-		case err != nil && !errors.Is(err, history.ErrNoTarget):
+		cs, err := s.Store.Changes(name, time.Time{}, lastChangeLookback)
+		if err != nil && !errors.Is(err, history.ErrNoTarget) {
 			s.storeFailed("Cannot read the path history", name, err)
-		case len(cs) == 1:
-			ev.LastChange = summarize(cs[0])
+		}
+		for _, c := range cs {
+			if c.Kind != history.KindRouting {
+				ev.LastChange = summarize(c)
+				break
+			}
 		}
 	}
 	t.snap.Store(ev)
@@ -80,6 +91,10 @@ type Event struct {
 	// change's AfterHops with the hops that answered since filled in).
 	AfterHops []netip.Addr
 }
+
+// lastChangeLookback is how many of a target's latest events are read at
+// start to find its latest path change among routing-only ones.
+const lastChangeLookback = 20
 
 // judgeWait is how many intervals after a change its judgement waits for
 // the new path's silent hops to answer (routers that rate-limit their
@@ -109,7 +124,16 @@ func (t *Target) Update(prev, cur *pathstate.Snapshot, changes []pathstate.Chang
 	next.Hops = t.annotate(cur.Hops)
 	next.ASPath = ASPathOf(next.Hops)
 	next.ASPathHash = asPathHash(next.ASPath)
-	next.BGP, _, _, _ = t.src.Routing.view(cur.Address, next.ASPath, cur.Last.End)
+	var tv bgp.View
+	next.BGP, tv, t.bgpSet, t.bgpOn = t.src.Routing.view(cur.Address, next.ASPath, cur.Last.End)
+	if t.bgpOn {
+		t.corr.observe(cur.Address, tv)
+		next.BGP.Changes = t.corr.total
+		t.bgpRoute = tv.Route
+	}
+	for _, c := range changes {
+		t.corr.pathChanged(c.Time)
+	}
 
 	var events []Event
 	if p := t.pending; p != nil {
@@ -128,6 +152,11 @@ func (t *Target) Update(prev, cur *pathstate.Snapshot, changes []pathstate.Chang
 	}
 	if cur.Path.Known() && (len(changes) > 0 || !prev.Path.Known() || cur.Last.End.Sub(t.recorded) >= recordEvery) {
 		t.record(cur, next.Hops)
+	}
+	if t.bgpOn {
+		if cs := t.corr.routingOnly(cur.Last.End, t.bgpSet); len(cs) > 0 {
+			t.recordRouting(cs, cur)
+		}
 	}
 	t.snap.Store(&next)
 	return events
@@ -151,6 +180,14 @@ func (t *Target) judge(next *Evidence, p *pending, cur *pathstate.Snapshot) Even
 	if t.src.Criteria != nil {
 		crit = t.src.Criteria()
 	}
+	var bgpChanges []bgp.Change
+	if t.bgpOn {
+		bgpChanges = t.corr.forPath(p.c.Time, t.bgpSet)
+		p.before.BGPASPathLength, after.BGPASPathLength = pathLen(t.bgpRoute), pathLen(t.bgpRoute)
+		if len(bgpChanges) > 0 {
+			p.before.BGPASPathLength = pathLen(bgpChanges[0].Before)
+		}
+	}
 	// Unknown hops can hide an AS but never add or reorder one: with a
 	// gap on either side the AS path changed only when neither sequence
 	// fits inside the other, and it counts in the verdict only when both
@@ -168,7 +205,8 @@ func (t *Target) judge(next *Evidence, p *pending, cur *pathstate.Snapshot) Even
 		next.Degradations++
 	}
 	rec := history.Change{Time: p.c.Time, Target: t.name, Before: p.before, After: after,
-		DiffTTLs: history.DiffTTLs(p.before.Path, after.Path), Verdict: ev.Verdict}
+		DiffTTLs: history.DiffTTLs(p.before.Path, after.Path), Verdict: ev.Verdict,
+		Kind: history.KindPath, BGPChecked: t.bgpOn, BGP: historyBGP(bgpChanges)}
 	if s := t.src.Store; s != nil {
 		id, err := s.AddChange(rec)
 		if err != nil {
@@ -260,5 +298,23 @@ func (s *Sources) storeFailed(msg, target string, err error) {
 	s.storeErrors.Add(1)
 	if s.Logger != nil {
 		level.Error(s.Logger).Log("msg", msg, "target", target, "err", err)
+	}
+}
+
+// recordRouting records BGP changes no path change went with: the route
+// covering the target changed and the path did not.
+func (t *Target) recordRouting(cs []bgp.Change, cur *pathstate.Snapshot) {
+	s := t.snapshot(cur.Path.Hops, cur.Hops, &cur.Last, cur.Reached)
+	before, after := s, s
+	before.BGPASPathLength, after.BGPASPathLength = pathLen(cs[0].Before), pathLen(cs[len(cs)-1].After)
+	rec := history.Change{Time: cs[0].Time, Target: t.name, Before: before, After: after, Verdict: history.Neutral,
+		Kind: history.KindRouting, BGPChecked: true, BGP: historyBGP(cs)}
+	if t.src.Logger != nil {
+		level.Info(t.src.Logger).Log("msg", "Routing changed, path did not", "target", t.name, "bgp", history.DescribeBGPChanges(rec.BGP))
+	}
+	if st := t.src.Store; st != nil {
+		if _, err := st.AddChange(rec); err != nil {
+			t.src.storeFailed("Cannot record a routing change", t.name, err)
+		}
 	}
 }
