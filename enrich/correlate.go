@@ -13,8 +13,10 @@ import (
 // change at time b goes with a path change at time p when
 // p-Window <= b <= p+After: the route changed up to Window before the
 // path did, or up to After after it (a trace can see a change before the
-// update reaches the exporter's neighbor). A BGP change that no path
-// change claims once its window has passed is routing-only.
+// update reaches the exporter's neighbor); the target waits until p+After
+// to judge the change (waitBGP). A BGP change that no path change claimed
+// once its window (b+Window) has passed, and that no path change still
+// waiting to be judged may claim, is routing-only.
 //
 // It is pure: times come from the intervals, changes from the table.
 type correlator struct {
@@ -22,7 +24,6 @@ type correlator struct {
 	seen  uint64     // the table's change count for addr, folded in
 	total uint64     // the target's BGP changes (its counter)
 	bgp   []bgpEntry // recent BGP changes, oldest first
-	paths []time.Time
 }
 
 type bgpEntry struct {
@@ -46,9 +47,6 @@ func (k *correlator) observe(addr netip.Addr, v bgp.View) {
 	k.seen = v.Changes
 }
 
-// pathChanged notes a path change at at.
-func (k *correlator) pathChanged(at time.Time) { k.paths = append(k.paths, at) }
-
 // forPath returns the BGP changes that go with a path change at at, and
 // marks them claimed.
 func (k *correlator) forPath(at time.Time, s RoutingSettings) []bgp.Change {
@@ -63,27 +61,31 @@ func (k *correlator) forPath(at time.Time, s RoutingSettings) []bgp.Change {
 	return out
 }
 
-// routingOnly returns the BGP changes whose window closed by now without
-// a path change in it, marks them claimed, and forgets what no window
-// can reach any more.
-func (k *correlator) routingOnly(now time.Time, s RoutingSettings) []bgp.Change {
+// routingOnly returns the BGP changes no path change claimed whose
+// window closed by now, unless pending (the time of a path change still
+// to be judged, nil if none) may claim them; it marks them claimed and
+// forgets the claimed ones.
+func (k *correlator) routingOnly(now time.Time, s RoutingSettings, pending *time.Time) []bgp.Change {
 	var out []bgp.Change
 	for i := range k.bgp {
 		e := &k.bgp[i]
 		if e.claimed || e.c.Time.Add(s.Window).After(now) {
 			continue
 		}
-		e.claimed = true
-		if !slices.ContainsFunc(k.paths, func(p time.Time) bool {
-			return !e.c.Time.Before(p.Add(-s.Window)) && !e.c.Time.After(p.Add(s.After))
-		}) {
-			out = append(out, e.c)
+		if pending != nil && !e.c.Time.Before(pending.Add(-s.Window)) && !e.c.Time.After(pending.Add(s.After)) {
+			continue
 		}
+		e.claimed = true
+		out = append(out, e.c)
 	}
-	horizon := now.Add(-s.Window - s.After)
-	k.bgp = slices.DeleteFunc(k.bgp, func(e bgpEntry) bool { return e.claimed && e.c.Time.Before(horizon) })
-	k.paths = slices.DeleteFunc(k.paths, func(p time.Time) bool { return p.Before(horizon) })
+	k.bgp = slices.DeleteFunc(k.bgp, func(e bgpEntry) bool { return e.claimed })
 	return out
+}
+
+// waitBGP tells whether a path change at p waits (at now) for BGP
+// changes that may still come within After.
+func waitBGP(on bool, s RoutingSettings, p, now time.Time) bool {
+	return on && now.Before(p.Add(s.After))
 }
 
 // historyBGP converts BGP changes for the history.

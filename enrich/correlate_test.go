@@ -15,7 +15,8 @@ var testRouting = RoutingSettings{LocalAS: 64500, Window: 2 * time.Minute, After
 
 // TestCorrelatorWindows: a path change at p takes the BGP changes from
 // p-Window to p+After, bounds included; the others become routing-only
-// once their own window has passed, and only once.
+// once their own window has passed, and only once, unless a path change
+// still waiting to be judged may take them.
 func TestCorrelatorWindows(t *testing.T) {
 	p := t0.Add(10 * time.Minute)
 	at := func(d time.Duration) bgp.Change { return bgp.Change{Time: p.Add(d)} }
@@ -30,31 +31,33 @@ func TestCorrelatorWindows(t *testing.T) {
 	if k.total != uint64(len(changes)) {
 		t.Fatalf("total %d, want %d", k.total, len(changes))
 	}
-	k.pathChanged(p)
+	// Before it is judged, the pending path change holds back the
+	// changes it may take; those at -5m and -2m1s are beyond its reach
+	// (1s too early) and their windows closed.
+	if only := k.routingOnly(p.Add(time.Second), testRouting, &p); !slices.Equal(only, []bgp.Change{at(-5 * time.Minute), at(-2*time.Minute - time.Second)}) {
+		t.Fatalf("routing-only with the change pending = %v, want those at -5m and -2m1s", only)
+	}
 	got := k.forPath(p, testRouting)
 	want := []bgp.Change{at(-2 * time.Minute), at(-10 * time.Second), at(30 * time.Second)}
 	if !slices.Equal(got, want) {
 		t.Fatalf("forPath = %v, want %v", got, want)
 	}
-	// At p+2m30s: the changes at -5m and -2m1s are routing-only (no path
-	// change within their window: the one at p is 2m1s later); the one
-	// at +31s has a path change 31s before it, outside After, but its
-	// own window (2m) is still open.
-	only := k.routingOnly(p.Add(150*time.Second), testRouting)
-	if !slices.Equal(only, []bgp.Change{at(-5 * time.Minute), at(-2*time.Minute - time.Second)}) {
-		t.Fatalf("routing-only at p+2m30s = %v", only)
+	// At p+2m30s (judged): the one at +31s, 1s too late after the path
+	// change, has its own window (2m) still open.
+	if only := k.routingOnly(p.Add(150*time.Second), testRouting, nil); len(only) != 0 {
+		t.Fatalf("routing-only at p+2m30s = %v, want none", only)
 	}
-	if only := k.routingOnly(p.Add(160*time.Second), testRouting); len(only) != 1 || only[0] != at(31*time.Second) {
+	if only := k.routingOnly(p.Add(160*time.Second), testRouting, nil); len(only) != 1 || only[0] != at(31*time.Second) {
 		t.Fatalf("routing-only at p+2m40s = %v, want the change at +31s", only)
 	}
-	if only := k.routingOnly(p.Add(7*time.Minute), testRouting); len(only) != 0 {
+	if only := k.routingOnly(p.Add(7*time.Minute), testRouting, nil); len(only) != 0 {
 		t.Fatalf("routing-only at p+7m = %v, want none (the change at +6m has 1m of window left)", only)
 	}
-	if only := k.routingOnly(p.Add(9*time.Minute), testRouting); len(only) != 1 || only[0] != at(6*time.Minute) {
+	if only := k.routingOnly(p.Add(9*time.Minute), testRouting, nil); len(only) != 1 || only[0] != at(6*time.Minute) {
 		t.Fatalf("routing-only at p+9m = %v", only)
 	}
-	if only := k.routingOnly(p.Add(20*time.Minute), testRouting); len(only) != 0 || len(k.bgp) != 0 || len(k.paths) != 0 {
-		t.Fatalf("after every window: %v reported again, %d changes and %d path times kept", only, len(k.bgp), len(k.paths))
+	if only := k.routingOnly(p.Add(20*time.Minute), testRouting, nil); len(only) != 0 || len(k.bgp) != 0 {
+		t.Fatalf("after every window: %v reported again, %d changes kept", only, len(k.bgp))
 	}
 	// Another address (the target's DNS answer changed): its route's
 	// earlier changes are not the target's.
@@ -93,17 +96,26 @@ func TestUpdateCorrelatesBGP(t *testing.T) {
 	tab.Update(short.Prefix, nil, t0.Add(40*time.Second))
 	second := withAddr(snap(t0.Add(time.Minute), 25*time.Millisecond, 0, newHops...))
 	c := pathstate.Change{Time: second.Last.End, Address: dst, Before: first.Path, After: second.Path, BeforeHops: oldHops, AfterHops: newHops}
-	ev := tg.Update(first, second, []pathstate.Change{c})
-	if len(ev) != 1 || ev[0].Verdict != history.Worse || !slices.Contains(ev[0].Reasons, "worse: BGP AS path length 3 -> 4") {
+	if ev := tg.Update(first, second, []pathstate.Change{c}); len(ev) != 0 {
+		t.Fatalf("judged at once: %+v; want it to wait correlation_after (30s) for late BGP updates", ev)
+	}
+	// A BGP update 10s after the trace saw the change still goes with it.
+	longer := *long
+	longer.ASPath = []uint32{64501, 64503, 64509, 64508, 64507}
+	tab.Update(long.Prefix, &longer, t0.Add(70*time.Second))
+	waited := withAddr(snap(t0.Add(90*time.Second), 25*time.Millisecond, 0, newHops...))
+	ev := tg.Update(second, waited, nil)
+	if len(ev) != 1 || ev[0].Verdict != history.Worse || !slices.Contains(ev[0].Reasons, "worse: BGP AS path length 3 -> 5") {
 		t.Fatalf("events %+v, want one worse with the BGP AS path length among its reasons", ev)
 	}
 	e := tg.Evidence()
-	if e.BGP.Changes != 1 || !e.BGP.Route.Same(long) || e.LastChange.BGP != "00:00:40 198.18.7.0/24 AS path 64501 64502 64507 via 198.18.1.1 -> 198.18.0.0/16 AS path 64501 64503 64508 64507 via 198.18.1.1" {
+	if e.BGP.Changes != 2 || !e.BGP.Route.Same(&longer) || e.LastChange.BGP != "00:00:40 198.18.7.0/24 AS path 64501 64502 64507 via 198.18.1.1 -> 198.18.0.0/16 AS path 64501 64503 64508 64507 via 198.18.1.1; "+
+		"00:01:10 198.18.0.0/16 AS path 64501 64503 64508 64507 via 198.18.1.1 -> 198.18.0.0/16 AS path 64501 64503 64509 64508 64507 via 198.18.1.1" {
 		t.Fatalf("evidence after the switch: BGP %+v, last change BGP %q", e.BGP, e.LastChange.BGP)
 	}
 	cs, _ := store.Changes("dst4", time.Time{}, 0)
-	if len(cs) != 1 || cs[0].Kind != history.KindPath || !cs[0].BGPChecked || len(cs[0].BGP) != 1 ||
-		cs[0].BGP[0].After.Prefix != long.Prefix || cs[0].Before.BGPASPathLength != 3 || cs[0].After.BGPASPathLength != 4 {
+	if len(cs) != 1 || cs[0].Kind != history.KindPath || !cs[0].BGPChecked || len(cs[0].BGP) != 2 ||
+		cs[0].BGP[0].After.Prefix != long.Prefix || cs[0].Before.BGPASPathLength != 3 || cs[0].After.BGPASPathLength != 5 {
 		t.Fatalf("stored %+v", cs)
 	}
 
@@ -111,7 +123,7 @@ func TestUpdateCorrelatesBGP(t *testing.T) {
 	other := *long
 	other.ASPath = []uint32{64501, 64504, 64508, 64507}
 	tab.Update(long.Prefix, &other, t0.Add(3*time.Minute))
-	prev := second
+	prev := waited
 	for _, m := range []time.Duration{4, 5, 6, 7} {
 		cur := withAddr(snap(t0.Add(m*time.Minute), 25*time.Millisecond, 0, newHops...))
 		if ev := tg.Update(prev, cur, nil); len(ev) != 0 {
@@ -132,7 +144,7 @@ func TestUpdateCorrelatesBGP(t *testing.T) {
 		r.Before.Hops != 4 || r.After.Hops != 4 || len(r.DiffTTLs) != 0 {
 		t.Fatalf("routing-only event %+v", r)
 	}
-	if e := tg.Evidence(); e.BGP.Changes != 2 || e.LastChange.ID != cs[1].ID || e.Degradations != 1 {
+	if e := tg.Evidence(); e.BGP.Changes != 3 || e.LastChange.ID != cs[1].ID || e.Degradations != 1 {
 		t.Fatalf("after the routing-only change: BGP changes %d, last change %d (want the path change %d), degradations %d",
 			e.BGP.Changes, e.LastChange.ID, cs[1].ID, e.Degradations)
 	}

@@ -100,7 +100,9 @@ const lastChangeLookback = 20
 // the new path's silent hops to answer (routers that rate-limit their
 // ICMP answer only some rounds), so the recorded path, its AS path and
 // the verdict rest on the whole path rather than on the rounds that
-// happened to confirm the change.
+// happened to confirm the change. With BGP, a change is also not judged
+// before correlation_after has passed since it, so the BGP updates that
+// reach the exporter after the trace saw the change go with it.
 const judgeWait = 2
 
 // pending is a confirmed change waiting to be judged.
@@ -131,20 +133,18 @@ func (t *Target) Update(prev, cur *pathstate.Snapshot, changes []pathstate.Chang
 		next.BGP.Changes = t.corr.total
 		t.bgpRoute = tv.Route
 	}
-	for _, c := range changes {
-		t.corr.pathChanged(c.Time)
-	}
 
 	var events []Event
+	now := cur.Last.End
 	if p := t.pending; p != nil {
 		p.waited++
-		if len(changes) > 0 || complete(cur) || p.waited >= judgeWait {
+		if len(changes) > 0 || (complete(cur) || p.waited >= judgeWait) && !waitBGP(t.bgpOn, t.bgpSet, p.c.Time, now) {
 			events = append(events, t.judge(&next, p, cur))
 		}
 	}
 	for i, c := range changes {
 		p := &pending{c: c, before: t.snapshot(c.Before.Hops, c.BeforeHops, &prev.Last, prev.Reached)}
-		if i < len(changes)-1 || complete(cur) {
+		if i < len(changes)-1 || complete(cur) && !waitBGP(t.bgpOn, t.bgpSet, c.Time, now) {
 			events = append(events, t.judge(&next, p, cur)) // a later change follows at once
 			continue
 		}
@@ -154,7 +154,11 @@ func (t *Target) Update(prev, cur *pathstate.Snapshot, changes []pathstate.Chang
 		t.record(cur, next.Hops)
 	}
 	if t.bgpOn {
-		if cs := t.corr.routingOnly(cur.Last.End, t.bgpSet); len(cs) > 0 {
+		var pt *time.Time
+		if t.pending != nil {
+			pt = &t.pending.c.Time
+		}
+		if cs := t.corr.routingOnly(now, t.bgpSet, pt); len(cs) > 0 {
 			t.recordRouting(cs, cur)
 		}
 	}
