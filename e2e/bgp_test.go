@@ -109,8 +109,10 @@ func (l *bgpLab) writeBird(r, extra string) {
 		fmt.Fprintf(&b, "protocol bgp l%d { local %s as %d; neighbor %s as %d; connect delay time 1; connect retry time 2; error wait time 1, 2;\n  ipv4 { import all; export filter out_%s; }; }\n",
 			n, bgpSelf(r, n), as, peer, peerAS, r)
 	}
-	if r == "r1" { // the exporter, on its non-default port
-		b.WriteString("protocol bgp exporter { local 198.18.1.2 as 64501; neighbor 198.18.1.1 port 1790 as 64500; connect delay time 1; connect retry time 2; error wait time 1, 2;\n  ipv4 { import none; export all; }; }\n")
+	if r == "r1" { // the exporter, on its non-default port, with TCP MD5; and over IPv6
+		b.WriteString("protocol bgp exporter { local 198.18.1.2 as 64501; neighbor 198.18.1.1 port 1790 as 64500; password \"lab-md5\"; connect delay time 1; connect retry time 2; error wait time 1, 2;\n  ipv4 { import none; export all; }; }\n")
+		b.WriteString("protocol direct direct6 { ipv6; }\n")
+		b.WriteString("protocol bgp exporter6 { local 2001:db8:1::2 as 64501; neighbor 2001:db8:1::1 port 1790 as 64500; connect delay time 1; connect retry time 2; error wait time 1, 2;\n  ipv6 { import none; export all; }; }\n")
 	}
 	if err := os.WriteFile(l.conf(r), []byte(b.String()), 0o644); err != nil {
 		l.t.Fatal(err)
@@ -196,6 +198,15 @@ bgp:
   correlation_after: 5s
   neighbors:
     - address: 198.18.1.2
+      peer_as: 64501
+      passive: true
+      password: lab-md5
+`
+
+// bgpIPv6Neighbor is the exporter's IPv6 session with r1, added and
+// removed by reloads.
+const bgpIPv6Neighbor = `
+    - address: 2001:db8:1::2
       peer_as: 64501
       passive: true
 `
@@ -344,6 +355,41 @@ func TestBGPCorrelation(t *testing.T) {
 		t.Errorf("path changes after the forged origin: %v, want 1", v)
 	}
 
+	// A reload adds an IPv6 session (IPv6 unicast routes) without
+	// touching the IPv4 one; a bad reload keeps it; another removes it.
+	since := protocolSince(t, l.birdc("r1", "show", "protocols", "exporter"))
+	writeConfig := func(c string) {
+		if err := os.WriteFile(e.config, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConfig(bgpExporterConfig + bgpIPv6Neighbor)
+	if code, body := e.post("/-/reload"); code != 200 {
+		t.Fatalf("reload adding the IPv6 neighbor: %d %s", code, body)
+	}
+	nb6 := map[string]string{"neighbor": "2001:db8:1::2"}
+	e.waitFor(20*time.Second, "the IPv6 session up with IPv6 routes", func(m metrics) bool {
+		up, _ := m.get("traceroute_bgp_session_up", nb6)
+		n, _ := m.get("traceroute_bgp_routes_received", map[string]string{"neighbor": "2001:db8:1::2", "afi": "ipv6"})
+		return up == 1 && n >= 3
+	})
+	writeConfig(strings.Replace(bgpExporterConfig, "peer_as: 64501", "peer_as: 0", 1))
+	if code, body := e.post("/-/reload"); code != 500 || !strings.Contains(body, "bgp: neighbors[0] (198.18.1.2): peer_as: 0 is out of range") {
+		t.Errorf("bad reload: %d %s", code, body)
+	}
+	writeConfig(bgpExporterConfig)
+	if code, body := e.post("/-/reload"); code != 200 {
+		t.Fatalf("reload removing the IPv6 neighbor: %d %s", code, body)
+	}
+	m = e.waitFor(10*time.Second, "the IPv6 neighbor gone", func(m metrics) bool {
+		_, ok := m.get("traceroute_bgp_session_up", nb6)
+		up, _ := m.get("traceroute_bgp_session_up", nb)
+		return !ok && up == 1
+	})
+	if now := protocolSince(t, l.birdc("r1", "show", "protocols", "exporter")); now != since {
+		t.Errorf("the IPv4 session was reset by the reloads: up since %s, before since %s", now, since)
+	}
+
 	// r1 shuts its session with the exporter down and back up.
 	sent := m.value(t, "traceroute_probes_sent_total", tg)
 	l.birdc("r1", "disable", "exporter")
@@ -379,5 +425,17 @@ func lastChangeBGP(m metrics) string {
 			return l["bgp"]
 		}
 	}
+	return ""
+}
+
+// protocolSince is the Since column of a bird protocol's line: when it
+// last changed state.
+func protocolSince(t *testing.T, out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 5 && strings.HasPrefix(f[0], "exporter") {
+			return f[4]
+		}
+	}
+	t.Fatalf("no exporter protocol in:\n%s", out)
 	return ""
 }
