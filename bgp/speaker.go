@@ -222,8 +222,10 @@ func (s *Speaker) Sessions() []Session {
 	return out
 }
 
-// Stop closes every session and stops the speaker.
+// Stop closes every session, stops the speaker and withdraws its routes
+// from the table.
 func (s *Speaker) Stop() {
 	s.cancel()
 	s.srv.Stop()
+	s.table.Clear(s.now())
 }

@@ -199,3 +199,17 @@ func (t *Table) Len() (v4, v6 int) {
 	}
 	return v4, v6
 }
+
+// Clear withdraws every route at time at (a speaker stopped: its routes
+// are gone); tracked addresses see the withdrawals as changes.
+func (t *Table) Clear(at time.Time) {
+	t.mu.RLock()
+	prefixes := make([]netip.Prefix, 0, len(t.routes))
+	for p := range t.routes {
+		prefixes = append(prefixes, p)
+	}
+	t.mu.RUnlock()
+	for _, p := range prefixes {
+		t.Update(p, nil, at)
+	}
+}

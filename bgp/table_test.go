@@ -148,3 +148,23 @@ func TestForget(t *testing.T) {
 		t.Errorf("forgotten address tracked again: %+v, want the route and no change", v)
 	}
 }
+
+// TestClear withdraws everything: lookups find nothing, a tracked address
+// counts the withdrawal.
+func TestClear(t *testing.T) {
+	tab := NewTable()
+	a := netip.MustParseAddr("2001:db8:5::1")
+	tab.Update(netip.MustParsePrefix("2001:db8::/32"), route("2001:db8::/32", 1), t0)
+	tab.Update(netip.MustParsePrefix("198.18.0.0/15"), route("198.18.0.0/15", 1), t0)
+	tab.Track(a, t0)
+	tab.Clear(t0.Add(time.Second))
+	if v4, v6 := tab.Len(); v4 != 0 || v6 != 0 {
+		t.Fatalf("Len after Clear = %d, %d", v4, v6)
+	}
+	if _, ok := tab.Lookup(a); ok {
+		t.Fatal("a route left after Clear")
+	}
+	if v := tab.Track(a, t0); v.Changes != 1 || v.Route != nil {
+		t.Fatalf("tracked view after Clear: %+v", v)
+	}
+}
