@@ -23,8 +23,8 @@ import (
 // Link n is 198.18.n.0/24 (lab.link); every router announces its
 // connected networks, r4 also dst's 198.18.7.0/24. The exporter runs in
 // src as AS 64500 and peers with r1 on port 1790 (passive: r1 connects).
-// correlation_window is 20s and correlation_after 5s, so a routing-only
-// change shows within half a minute.
+// correlation_window is 10s and correlation_after 5s, so a routing-only
+// change shows within a quarter of a minute.
 
 // bgpRouters are the routers with their AS numbers and BGP neighbors
 // (link numbers: the neighbor is the link's other side).
@@ -194,7 +194,7 @@ bgp:
   local_as: 64500
   router_id: 198.18.1.1
   listen_port: 1790
-  correlation_window: 20s
+  correlation_window: 10s
   correlation_after: 5s
   neighbors:
     - address: 198.18.1.2
@@ -266,9 +266,12 @@ func lenOf(p *int) int {
 // the destination's prefix on the short route (r2 shuts its session to
 // r4) moves the traffic to the long route: one path change carrying the
 // BGP update, with the BGP AS path 3 -> 4, verdict worse, route changes
-// 1. Forging the origin AS on the long route (r6 replaces the AS path)
-// moves no traffic: a routing-only event and traceroute_as_path_mismatch
-// 1. r1 shutting the session down and back up: the session recovers and
+// 1. r6 prepending its AS twice moves no traffic: a routing-only event
+// (BGP AS path 4 -> 6), no mismatch (prepends collapse). Forging the
+// origin AS on the long route (r6 replaces the AS path) moves no traffic
+// either: traceroute_as_path_mismatch 1 and another routing-only event.
+// Reloads add and remove an IPv6 session without touching the IPv4 one.
+// r1 shutting the session down and back up: the session recovers and
 // probing never notices.
 func TestBGPCorrelation(t *testing.T) {
 	l := newBGPLab(t)
@@ -329,6 +332,25 @@ func TestBGPCorrelation(t *testing.T) {
 		t.Errorf("BGP update of the change: %+v", b)
 	}
 
+	// r6 prepends its AS twice: the route changes, the traffic does not.
+	l.writeBird("r6", `if net = 198.18.7.0/24 then { bgp_path.prepend(64506); bgp_path.prepend(64506); }`)
+	l.birdc("r6", "configure")
+	m = e.waitFor(20*time.Second, "the prepended route", func(m metrics) bool {
+		bl, _ := m.get("traceroute_bgp_as_path_length", tg)
+		return bl == 6
+	})
+	if v := m.value(t, "traceroute_as_path_mismatch", tg); v != 0 {
+		t.Errorf("mismatch %v after prepends, want 0", v)
+	}
+	e.waitFor(30*time.Second, "a routing-only event", func(metrics) bool {
+		cs = e.changes(t, "dst4")
+		return len(cs) == 2
+	})
+	if r := cs[0]; r.Kind != "routing" || r.Verdict != "neutral" || r.Before.Hops != 5 || r.After.Hops != 5 || len(r.BGP) != 1 ||
+		lenOf(r.Before.BGPLen) != 4 || lenOf(r.After.BGPLen) != 6 {
+		t.Errorf("routing-only event after the prepends %+v", r)
+	}
+
 	// Forge the origin on the long route: r6 sends 198.18.7.0/24 as if
 	// AS 64666 originated it. Forwarding does not change.
 	l.writeBird("r6", `if net = 198.18.7.0/24 then { bgp_path.empty; bgp_path.prepend(64666); }`)
@@ -338,12 +360,12 @@ func TestBGPCorrelation(t *testing.T) {
 		info, _ := m.get("traceroute_bgp_route_info", map[string]string{"target": "dst4", "as_path": "64501 64505 64506 64666"})
 		return mm == 1 && info == 1
 	})
-	if v := m.value(t, "traceroute_bgp_route_changes_total", tg); v != 2 {
-		t.Errorf("route changes after the forged origin: %v, want 2", v)
+	if v := m.value(t, "traceroute_bgp_route_changes_total", tg); v != 3 {
+		t.Errorf("route changes after the forged origin: %v, want 3", v)
 	}
-	e.waitFor(40*time.Second, "a routing-only event", func(metrics) bool {
+	e.waitFor(30*time.Second, "a second routing-only event", func(metrics) bool {
 		cs = e.changes(t, "dst4")
-		return len(cs) == 2
+		return len(cs) == 3
 	})
 	r := cs[0]
 	if r.Kind != "routing" || r.Verdict != "neutral" || r.Before.Hops != 5 || r.After.Hops != 5 || len(r.BGP) != 1 || r.BGP[0].After == nil ||
