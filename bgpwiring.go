@@ -32,7 +32,8 @@ func newRouting(logger log.Logger) *routing {
 
 // apply starts, changes or stops the speaker for c (nil: no speaker). A
 // speaker that cannot start is an error at start-up; on a reload it is
-// logged and the old speaker (if any) keeps running.
+// logged and the speaker is started again with the previous settings
+// (a restart frees the listener first, so it cannot run on meanwhile).
 func (r *routing) apply(c *config.BGP) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -52,14 +53,23 @@ func (r *routing) apply(c *config.BGP) error {
 		r.cfg = c
 		return nil
 	}
+	old := r.cfg
 	if r.speaker != nil {
 		level.Info(r.logger).Log("msg", "BGP local_as, router_id or listener changed; restarting the speaker")
-		r.speaker.Stop()
-		r.speaker = nil
+		r.speaker.Stop() // it holds the listener the new one may need
+		r.speaker, r.cfg = nil, nil
 	}
 	s, err := bgp.Start(c, r.table, r.logger)
 	if err != nil {
 		level.Error(r.logger).Log("msg", "Cannot start the BGP speaker", "err", err)
+		if old != nil {
+			if s, err2 := bgp.Start(old, r.table, r.logger); err2 == nil {
+				level.Warn(r.logger).Log("msg", "BGP speaker restarted with its previous settings")
+				r.speaker, r.cfg = s, old
+			} else {
+				level.Error(r.logger).Log("msg", "Cannot restart the BGP speaker with its previous settings either; no BGP", "err", err2)
+			}
+		}
 		return err
 	}
 	r.speaker, r.cfg = s, c

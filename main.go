@@ -99,6 +99,15 @@ func run() int {
 		return 1
 	}
 	socks.warnSmallBuffers(logger)
+	// The BGP speaker opens its listener (port 179 by default, which needs
+	// CAP_NET_BIND_SERVICE) with the other sockets, before anything gives
+	// up privileges.
+	rt := newRouting(logger)
+	if err := rt.apply(cfg.BGP); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: bgp: %v\n", program, err)
+		return 1
+	}
+	defer rt.stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if *rateLimit < 0 {
@@ -121,12 +130,6 @@ func run() int {
 		return 1
 	}
 	defer enr.close()
-	rt := newRouting(logger)
-	if err := rt.apply(cfg.BGP); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: bgp: %v\n", program, err)
-		return 1
-	}
-	defer rt.stop()
 	go rt.forget(ctx)
 	enr.sources.Routing = rt.enrichRouting()
 	manager := prober.NewManager(ctx, prober.Options{Tracer: engine, Resolver: net.DefaultResolver, DNSRefresh: *dnsRefresh, Enrich: enr.sources, Logger: logger})

@@ -412,6 +412,16 @@ func TestBGPCorrelation(t *testing.T) {
 		t.Errorf("the IPv4 session was reset by the reloads: up since %s, before since %s", now, since)
 	}
 
+	// A listener that cannot be opened (an address the host does not
+	// have): the speaker comes back with its previous settings.
+	writeConfig(strings.Replace(bgpExporterConfig, "listen_port: 1790", "listen_port: 1790\n  listen_address: 198.18.99.99", 1))
+	e.post("/-/reload")
+	writeConfig(bgpExporterConfig)
+	e.waitFor(20*time.Second, "the speaker back with its previous settings", func(m metrics) bool {
+		up, _ := m.get("traceroute_bgp_session_up", nb)
+		return up == 1 && strings.Contains(e.log.String(), "BGP speaker restarted with its previous settings")
+	})
+
 	// r1 shuts its session with the exporter down and back up.
 	sent := m.value(t, "traceroute_probes_sent_total", tg)
 	l.birdc("r1", "disable", "exporter")
