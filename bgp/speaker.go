@@ -24,9 +24,6 @@ import (
 // to a neighbor that is not passive (gobgp's default is 120 s).
 const connectRetry = 10
 
-// AFIs are the address families whose received routes are counted.
-var AFIs = []string{"ipv4", "ipv6"}
-
 // Session is one neighbor's session as last seen.
 type Session struct {
 	// Neighbor is the neighbor's address.

@@ -43,7 +43,7 @@ type BGPView struct {
 	Mismatch, MismatchKnown bool
 }
 
-// bgpView reads the covering route of addr at time at and compares it
+// view reads the covering route of addr at time at and compares it
 // with the traced AS path.
 func (r *Routing) view(addr netip.Addr, traced []uint32, at time.Time) (*BGPView, bgp.View, RoutingSettings, bool) {
 	if r == nil || r.Table == nil || r.Settings == nil || !addr.IsValid() {
