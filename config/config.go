@@ -166,6 +166,13 @@ func Parse(b []byte) (*Config, error) {
 			return nil, fmt.Errorf("%s: name: %q is already used by targets[%d]", where(i, ft), t.Name, j)
 		}
 		names[t.Name] = i
+		if bgp != nil {
+			for _, r := range ReservedBGPLabels {
+				if _, ok := t.Labels[r]; ok {
+					return nil, fmt.Errorf("%s: labels: %q is reserved by the exporter when bgp is configured", where(i, ft), r)
+				}
+			}
+		}
 		cfg.Targets = append(cfg.Targets, t)
 	}
 	return cfg, nil

@@ -177,7 +177,7 @@ bgp:
 	if !reflect.DeepEqual(c.BGP, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", c.BGP, want)
 	}
-	if c, err := Parse([]byte("targets: []\n")); err != nil || c.BGP != nil {
-		t.Fatalf("no bgp section: %+v, %v; want no speaker", c.BGP, err)
+	if c, err := Parse([]byte("targets: [{host: 198.18.7.2, labels: {prefix: a}}]\n")); err != nil || c.BGP != nil {
+		t.Fatalf("no bgp section: %v, %v; want no speaker, and prefix free as a static label", c, err)
 	}
 }
