@@ -44,6 +44,7 @@ func apiTarget(t prober.Target, withPath bool) api.Target {
 		if c := ev.LastChange; c != nil {
 			out.LastChange = &api.ChangeSummary{Time: c.Time, Verdict: c.Verdict, FromHops: c.FromHops, ToHops: c.ToHops}
 		}
+		out.BGP = apiBGP(ev.BGP)
 	}
 	out.PathChanges, out.PathFlows = s.PathChanges, s.PathFlows
 	if !s.Observed || !s.Path.Known() {
@@ -96,6 +97,23 @@ func apiHops(stats []pathstate.Hop, addrs []netip.Addr, ev *enrich.Evidence) []a
 			hop.LossRatio = 0
 		}
 		out = append(out, hop)
+	}
+	return out
+}
+
+// apiBGP is a target's BGP view for the API; nil without BGP.
+func apiBGP(v *enrich.BGPView) *api.BGP {
+	if v == nil {
+		return nil
+	}
+	out := &api.BGP{ASPath: []uint32{}, Changes: v.Changes}
+	if r := v.Route; r != nil {
+		out.Present, out.Prefix, out.NextHop = true, r.Prefix.String(), r.NextHop.String()
+		out.ASPath = append(out.ASPath, r.ASPath...)
+	}
+	if v.MismatchKnown {
+		m := v.Mismatch
+		out.Mismatch = &m
 	}
 	return out
 }

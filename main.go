@@ -100,8 +100,19 @@ func run() int {
 		return 1
 	}
 	socks.warnSmallBuffers(logger)
+	// The BGP speaker opens its listener (port 179 by default, which needs
+	// CAP_NET_BIND_SERVICE) with the other sockets, before anything gives
+	// up privileges.
+	rt := newRouting(logger)
+	if err := rt.apply(cfg.BGP); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: bgp: %v\n", program, err)
+		return 1
+	}
+	defer rt.stop()
 	if *dropCaps {
-		dropCapabilities(logger, *webFlags.WebListenAddresses)
+		// A reload may restart the speaker on its port: keep what binding
+		// it needs.
+		dropCapabilities(logger, *webFlags.WebListenAddresses, cfg.BGP != nil && cfg.BGP.ListenPort < 1024)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -125,6 +136,8 @@ func run() int {
 		return 1
 	}
 	defer enr.close()
+	go rt.forget(ctx)
+	enr.sources.Routing = rt.enrichRouting()
 	manager := prober.NewManager(ctx, prober.Options{Tracer: engine, Resolver: net.DefaultResolver, DNSRefresh: *dnsRefresh, Enrich: enr.sources, Logger: logger})
 	manager.Apply(cfg)
 	defer manager.Stop()
@@ -144,8 +157,9 @@ func run() int {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collector.WebInfo(*externalURL),
+		collector.BGPSessions(rt.collectorSessions),
 	)
-	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, logger: logger}
+	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, routing: rt, logger: logger}
 
 	var hist api.History // an untyped nil when persistence is off
 	if enr.store != nil {

@@ -13,10 +13,14 @@ import (
 // dropCapabilities gives up every capability once the sockets are open:
 // sending and receiving on them needs none. CAP_NET_BIND_SERVICE is kept
 // when a listen address has a port below 1024, since the web server opens
-// its listeners after this. A failure is logged and the exporter goes on:
-// it runs as it would have without the drop.
-func dropCapabilities(logger log.Logger, listen []string) {
+// its listeners after this, and when bindLow says the BGP speaker listens
+// below 1024 (a reload may restart it there). A failure is logged and the
+// exporter goes on: it runs as it would have without the drop.
+func dropCapabilities(logger log.Logger, listen []string, bindLow bool) {
 	var keep []privilege.Value
+	if bindLow {
+		keep = []privilege.Value{privilege.NetBindService}
+	}
 	for _, a := range listen {
 		if _, p, err := net.SplitHostPort(a); err == nil {
 			if n, err := strconv.Atoi(p); err == nil && n > 0 && n < 1024 {

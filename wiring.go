@@ -149,6 +149,7 @@ type reloader struct {
 	safe    *config.Safe
 	manager *prober.Manager
 	enrich  *enrichment
+	routing *routing
 	logger  log.Logger
 }
 
@@ -163,6 +164,7 @@ func (r *reloader) reload() error {
 		return err
 	}
 	r.enrich.reload(cfg)
+	r.routing.apply(cfg.BGP) // a speaker that cannot change is logged and keeps running
 	r.manager.Apply(cfg)
 	level.Info(r.logger).Log("msg", "Configuration reloaded", "file", r.file, "targets", len(cfg.Targets))
 	return nil

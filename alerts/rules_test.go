@@ -108,8 +108,9 @@ const (
 	exporterLink = "http://{{ $labels.instance }}/"
 )
 
-// pathChange matches the counters of path-change events.
-var pathChange = regexp.MustCompile(`\btraceroute_(path_changes|path_degradations|as_path_changes)_total\b`)
+// pathChange matches the counters of path-change events and the
+// comparison of the path with BGP: alerts on them link to the target.
+var pathChange = regexp.MustCompile(`\btraceroute_((path_changes|path_degradations|as_path_changes)_total|as_path_mismatch)\b`)
 
 // TestAlertLinksAndLoss checks that the path-change alerts link to the
 // target's page, and that no rule reads an intermediate hop's response

@@ -122,7 +122,10 @@ func store(t *testing.T) *history.Memory {
 	for i, c := range []history.Change{
 		{Before: oldSnap, After: lost, Verdict: history.Worse},
 		{Before: lost, After: oldSnap, Verdict: history.Better},
-		{Before: oldSnap, After: newSnap, Verdict: history.Worse},
+		{Before: bgpLen(oldSnap, 3), After: bgpLen(newSnap, 4), Verdict: history.Worse, Kind: history.KindPath, BGPChecked: true,
+			BGP: []history.BGPChange{{Time: t0.Add(9 * time.Minute),
+				Before: &history.BGPRoute{Prefix: netip.MustParsePrefix("1.1.1.0/24"), ASPath: []uint32{64501, 64510, 13335}, NextHop: netip.MustParseAddr("192.0.2.1")},
+				After:  &history.BGPRoute{Prefix: netip.MustParsePrefix("1.1.1.0/24"), ASPath: []uint32{64502, 64520, 64530, 13335}, NextHop: netip.MustParseAddr("192.0.2.1")}}}},
 	} {
 		c.Target, c.Time = "cloudflare-dns", t0.Add(time.Duration(i-1)*10*time.Minute)
 		c.DiffTTLs = history.DiffTTLs(c.Before.Path, c.After.Path)
@@ -130,4 +133,10 @@ func store(t *testing.T) *history.Memory {
 		must(err)
 	}
 	return m
+}
+
+// bgpLen is s with a BGP route of an AS path of length n.
+func bgpLen(s history.Snapshot, n int) history.Snapshot {
+	s.BGPASPathLength = n
+	return s
 }

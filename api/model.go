@@ -67,6 +67,8 @@ type Target struct {
 	Degradations uint64 `json:"degradations"`
 	// LastChange summarizes the latest path change, if any.
 	LastChange *ChangeSummary `json:"last_change,omitempty"`
+	// BGP is the target's view of BGP; absent without BGP.
+	BGP *BGP `json:"bgp,omitempty"`
 	// Path is the current path's hops with their statistics; only in
 	// the single-target response.
 	Path []Hop `json:"path,omitempty"`
@@ -75,6 +77,18 @@ type Target struct {
 	// PathFlows counts the distinct ones.
 	Flows     [][]Hop `json:"flows,omitempty"`
 	PathFlows int     `json:"path_flows"`
+}
+
+// BGP is a target's view of BGP: the best route covering its address
+// (absent when none does), how often it changed, and whether the traced
+// AS path disagrees with the route's (null when nothing to compare).
+type BGP struct {
+	Prefix   string   `json:"prefix,omitempty"`
+	ASPath   []uint32 `json:"as_path"`
+	NextHop  string   `json:"next_hop,omitempty"`
+	Present  bool     `json:"route_present"`
+	Changes  uint64   `json:"route_changes"`
+	Mismatch *bool    `json:"as_path_mismatch"`
 }
 
 // ChangeSummary is the gist of a target's latest path change.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"net/netip"
@@ -62,6 +63,25 @@ type snapshotView struct {
 	DestRTTSeconds *number   `json:"destination_rtt_seconds"`
 	DestLossRatio  number    `json:"destination_loss_ratio"`
 	Reached        bool      `json:"reached"`
+	// BGPASPathLength is the AS path length of the BGP route covering the
+	// target on this side; null when unknown (no BGP or no route).
+	BGPASPathLength *int `json:"bgp_as_path_length"`
+}
+
+// bgpRouteView is a history.BGPRoute.
+type bgpRouteView struct {
+	Prefix  string   `json:"prefix"`
+	ASPath  []uint32 `json:"as_path"`
+	NextHop string   `json:"next_hop"`
+}
+
+// bgpChangeView is a history.BGPChange; a null before is an
+// announcement, a null after a withdrawal.
+type bgpChangeView struct {
+	Time        time.Time     `json:"time"`
+	Before      *bgpRouteView `json:"before"`
+	After       *bgpRouteView `json:"after"`
+	Description string        `json:"description"`
 }
 
 // changeView is a history.Change.
@@ -72,6 +92,13 @@ type changeView struct {
 	Before   snapshotView `json:"before"`
 	After    snapshotView `json:"after"`
 	DiffHops []int        `json:"diff_hops"`
+	// Kind is "path" (the traced path changed) or "routing" (the BGP
+	// route changed, the path did not).
+	Kind string `json:"kind"`
+	// BGPChecked tells whether BGP was correlated; BGP lists the changes
+	// of the covering route that went with the event (empty: none did).
+	BGPChecked bool            `json:"bgp_checked"`
+	BGP        []bgpChangeView `json:"bgp"`
 }
 
 // viewHops renders hops, never as null.
@@ -119,18 +146,42 @@ func viewSnapshot(s history.Snapshot) snapshotView {
 		rtt := number(s.DestRTT.Seconds())
 		v.DestRTTSeconds = &rtt
 	}
+	if s.BGPASPathLength > 0 {
+		n := s.BGPASPathLength
+		v.BGPASPathLength = &n
+	}
 	return v
+}
+
+// viewBGPRoute renders r (nil: none).
+func viewBGPRoute(r *history.BGPRoute) *bgpRouteView {
+	if r == nil {
+		return nil
+	}
+	return &bgpRouteView{Prefix: r.Prefix.String(), ASPath: nonNil(r.ASPath), NextHop: addrString(r.NextHop)}
+}
+
+// viewBGP renders cs, never as null.
+func viewBGP(cs []history.BGPChange) []bgpChangeView {
+	out := make([]bgpChangeView, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, bgpChangeView{Time: c.Time.UTC(), Before: viewBGPRoute(c.Before), After: viewBGPRoute(c.After), Description: history.DescribeBGP(c)})
+	}
+	return out
 }
 
 // viewChange renders c.
 func viewChange(c history.Change) changeView {
 	return changeView{
-		ID:       c.ID,
-		Time:     c.Time.UTC(),
-		Verdict:  c.Verdict,
-		Before:   viewSnapshot(c.Before),
-		After:    viewSnapshot(c.After),
-		DiffHops: nonNil(c.DiffTTLs),
+		ID:         c.ID,
+		Time:       c.Time.UTC(),
+		Verdict:    c.Verdict,
+		Before:     viewSnapshot(c.Before),
+		After:      viewSnapshot(c.After),
+		DiffHops:   nonNil(c.DiffTTLs),
+		Kind:       cmp.Or(c.Kind, history.KindPath),
+		BGPChecked: c.BGPChecked,
+		BGP:        viewBGP(c.BGP),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/traceroute-exporter/traceroute_exporter/bgp"
 	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/internal/testenv"
 	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
@@ -75,8 +76,15 @@ var aEvidence = &enrich.Evidence{
 	Degradations:  1,
 	LastChange: &enrich.ChangeSummary{ID: 7, Verdict: "worse", FromHops: 3, ToHops: 3,
 		Before: "198.18.1.2 AS64500, 198.18.2.2 AS64501, 198.18.7.2 (3 hops, RTT 3.0 ms, loss 0%)",
-		After:  "198.18.1.2 AS64500, 198.18.3.2 AS64501, 198.18.7.2 (3 hops, RTT 3.1 ms, loss 0%)"},
+		After:  "198.18.1.2 AS64500, 198.18.3.2 AS64501, 198.18.7.2 (3 hops, RTT 3.1 ms, loss 0%)",
+		BGP:    "23:59:40 withdrawn 198.18.7.0/24 AS path 64501 64502 via 198.18.1.1"},
+	BGP: &enrich.BGPView{Route: &bgp.Route{Prefix: netip.MustParsePrefix("198.18.7.0/24"), ASPath: []uint32{64501, 64666},
+		NextHop: ip("198.18.1.1")}, Changes: 2, Mismatch: true, MismatchKnown: true},
 }
+
+// bEvidence is target b's: BGP configured, its route withdrawn after one
+// change.
+var bEvidence = &enrich.Evidence{ASPath: []uint32{}, BGP: &enrich.BGPView{Changes: 1}}
 
 func fixture() Sources {
 	dstA := ip("198.18.7.2")
@@ -110,7 +118,7 @@ func fixture() Sources {
 		Targets: func() []Target {
 			return []Target{
 				{Name: "a", Labels: map[string]string{"site": "lab"}, Snapshot: a.Snapshot(), Evidence: aEvidence},
-				{Name: "b", Snapshot: b.Snapshot()},
+				{Name: "b", Snapshot: b.Snapshot(), Evidence: bEvidence},
 				{Name: "c", Labels: map[string]string{"team": "net"}, Snapshot: c.Snapshot()},
 				{Name: "d", Snapshot: d.Snapshot()},
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/traceroute-exporter/traceroute_exporter/bgp"
 	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
 )
@@ -132,6 +133,8 @@ func (e *entry) member(g group, i int) bool {
 		return e.s.Address.IsValid()
 	case gChange:
 		return e.ev.LastChange != nil
+	case gRoute:
+		return e.ev.BGP != nil && e.ev.BGP.Route != nil
 	case gInfo:
 		return e.responder(&e.hops[i]).IsValid()
 	case gUnreach:
@@ -144,7 +147,7 @@ func (e *entry) valid(g group, i int) bool {
 	switch g {
 	case gChange:
 		c := e.ev.LastChange
-		return e.tok && utf8.ValidString(c.Verdict) && utf8.ValidString(c.Before) && utf8.ValidString(c.After)
+		return e.tok && utf8.ValidString(c.Verdict) && utf8.ValidString(c.Before) && utf8.ValidString(c.After) && utf8.ValidString(c.BGP)
 	case gInfo:
 		h := &e.hops[i]
 		return e.tok && utf8.ValidString(e.info(h).Name) && utf8.ValidString(h.st.MPLS) && utf8.ValidString(h.st.Interface)
@@ -162,8 +165,12 @@ func (e *entry) text(s slabel, i int) (v string, ok bool) {
 		return e.ev.LastChange.Before, true
 	case sAfter:
 		return e.ev.LastChange.After, true
-	case sAddress, sID:
+	case sBGP:
+		return e.ev.LastChange.BGP, true
+	case sAddress, sID, sPrefix, sNextHop:
 		return "", false
+	case sASPath:
+		return bgp.FormatASPath(e.ev.BGP.Route.ASPath), true
 	}
 	h := &e.hops[i]
 	switch s {
@@ -197,6 +204,10 @@ func (e *entry) appendLabel(b []byte, s slabel, i int, esc bool) []byte {
 		return e.s.Address.AppendTo(b)
 	case sID:
 		return strconv.AppendUint(b, e.ev.LastChange.ID, 10)
+	case sPrefix:
+		return e.ev.BGP.Route.Prefix.AppendTo(b)
+	case sNextHop:
+		return e.ev.BGP.Route.NextHop.AppendTo(b)
 	case sIP:
 		return e.responder(&e.hops[i]).AppendTo(b)
 	}

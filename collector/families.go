@@ -93,7 +93,7 @@ var families = []family{
 		}},
 	{"as_path_changes_total", "Times the sequence of known AS numbers of the path changed.", counter, gTarget,
 		func(e *entry, _ int) (float64, bool) { return always(float64(e.ev.ASPathChanges)) }},
-	{"path_last_change_info", "The latest judged path change (value 1): its id in the history (0 without persistence), verdict, and the paths before and after in one line each, for alert notifications.", gauge, gChange,
+	{"path_last_change_info", "The latest judged path change (value 1): its id in the history (0 without persistence), verdict, the paths before and after in one line each, and the BGP changes of the target's covering route that went with it (bgp: \"none\" when none did; empty without BGP), for alert notifications.", gauge, gChange,
 		func(*entry, int) (float64, bool) { return always(1) }},
 	{"path_degradations_total", "Path changes judged worse (more hops, longer AS path, higher destination RTT or loss, or lost reachability).", counter, gTarget,
 		func(e *entry, _ int) (float64, bool) { return always(float64(e.ev.Degradations)) }},
@@ -110,6 +110,33 @@ var families = []family{
 		func(e *entry, _ int) (float64, bool) {
 			if m := e.s.MTU; m != nil && m.Bytes > 0 && m.Hop >= 0 {
 				return float64(m.Hop), true
+			}
+			return 0, false
+		}},
+	{"bgp_route_info", "The BGP best route covering the target's address (value 1): the longest matching prefix, its AS path (nearest AS first) and next hop; absent when no route covers it.", gauge, gRoute,
+		func(*entry, int) (float64, bool) { return always(1) }},
+	{"bgp_route_present", "Whether a BGP route covers the target's address (1) or not (0); only with BGP configured.", gauge, gTarget,
+		func(e *entry, _ int) (float64, bool) {
+			return boolf(e.ev.BGP != nil && e.ev.BGP.Route != nil), e.ev.BGP != nil
+		}},
+	{"bgp_as_path_length", "Number of AS numbers in the AS path of the BGP route covering the target (prepends counted); absent without a route.", gauge, gTarget,
+		func(e *entry, _ int) (float64, bool) {
+			if v := e.ev.BGP; v != nil && v.Route != nil {
+				return float64(len(v.Route.ASPath)), true
+			}
+			return 0, false
+		}},
+	{"bgp_route_changes_total", "Changes of the BGP route covering the target: another best path or prefix, an announcement or a withdrawal; only with BGP configured.", counter, gTarget,
+		func(e *entry, _ int) (float64, bool) {
+			if v := e.ev.BGP; v != nil {
+				return float64(v.Changes), true
+			}
+			return 0, false
+		}},
+	{"as_path_mismatch", "Whether the traced AS path disagrees with the AS path of the BGP route covering the target (1) or not (0): a traced AS, the local AS left out, missing from the announced path or out of its order (README: Traced vs announced); absent when there is nothing to compare.", gauge, gTarget,
+		func(e *entry, _ int) (float64, bool) {
+			if v := e.ev.BGP; v != nil && v.MismatchKnown {
+				return boolf(v.Mismatch), e.known
 			}
 			return 0, false
 		}},

@@ -16,7 +16,8 @@ type group uint8
 const (
 	gTarget  group = iota // one series per target
 	gAddress              // target_info: + address, when the target has one
-	gChange               // path_last_change_info: + id, verdict, before, after
+	gChange               // path_last_change_info: + id, verdict, before, after, bgp
+	gRoute                // bgp_route_info: + prefix, as_path, next_hop, when a route covers the target
 	gHop                  // every TTL of every flow's path: + hop (+ flow)
 	gInfo                 // every TTL that has a responder: + ip, name, asn, mpls, interface
 	gUnreach              // every TTL answered by an Unreachable: + code
@@ -40,15 +41,20 @@ const (
 	sMPLS
 	sInterface
 	sCode
+	sPrefix
+	sASPath
+	sNextHop
+	sBGP
 )
 
-var slabelNames = [...]string{"address", "id", "verdict", "before", "after", "hop", "flow", "ip", "name", "asn", "mpls", "interface", "code"}
+var slabelNames = [...]string{"address", "id", "verdict", "before", "after", "hop", "flow", "ip", "name", "asn", "mpls", "interface", "code", "prefix", "as_path", "next_hop", "bgp"}
 
 // groupLabels are each group's own labels; the flow label is added to
 // every per-hop group when some target has several flows.
 var groupLabels = [nGroups][]slabel{
 	gAddress: {sAddress},
-	gChange:  {sID, sVerdict, sBefore, sAfter},
+	gChange:  {sID, sVerdict, sBefore, sAfter, sBGP},
+	gRoute:   {sPrefix, sASPath, sNextHop},
 	gHop:     {sHop},
 	gInfo:    {sHop, sIP, sName, sASN, sMPLS, sInterface},
 	gUnreach: {sHop, sCode},

@@ -45,6 +45,9 @@ type Config struct {
 	Targets []Target
 	// Verdict are the criteria by which path changes are judged.
 	Verdict Verdict
+	// BGP is the passive BGP speaker's configuration; nil when the file
+	// has no `bgp:` section (no speaker).
+	BGP *BGP
 }
 
 // Target is one traced destination with every default applied.
@@ -110,6 +113,7 @@ type file struct {
 	Defaults fileDefaults `yaml:"defaults"`
 	Targets  []fileTarget `yaml:"targets"`
 	Verdict  *fileVerdict `yaml:"verdict"`
+	BGP      *fileBGP     `yaml:"bgp"`
 }
 
 // Load reads and validates the file at path.
@@ -147,7 +151,11 @@ func Parse(b []byte) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verdict: %w", err)
 	}
-	cfg := &Config{Verdict: verdict}
+	bgp, err := buildBGP(f.BGP)
+	if err != nil {
+		return nil, fmt.Errorf("bgp: %w", err)
+	}
+	cfg := &Config{Verdict: verdict, BGP: bgp}
 	names := map[string]int{}
 	for i, ft := range f.Targets {
 		t, err := buildTarget(base, ft)
@@ -158,6 +166,13 @@ func Parse(b []byte) (*Config, error) {
 			return nil, fmt.Errorf("%s: name: %q is already used by targets[%d]", where(i, ft), t.Name, j)
 		}
 		names[t.Name] = i
+		if bgp != nil {
+			for _, r := range ReservedBGPLabels {
+				if _, ok := t.Labels[r]; ok {
+					return nil, fmt.Errorf("%s: labels: %q is reserved by the exporter when bgp is configured", where(i, ft), r)
+				}
+			}
+		}
 		cfg.Targets = append(cfg.Targets, t)
 	}
 	return cfg, nil

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -146,5 +147,37 @@ func TestProtocolPorts(t *testing.T) {
 		if c.Targets[i].Port != want {
 			t.Errorf("target %d: port %d, want %d", i, c.Targets[i].Port, want)
 		}
+	}
+}
+
+func TestBGPDefaultsApplied(t *testing.T) {
+	c, err := Parse([]byte(`
+bgp:
+  local_as: 4200000000
+  router_id: 198.18.0.1
+  listen_address: 198.18.0.1
+  correlation_after: 0s
+  neighbors:
+    - address: 198.18.1.1
+      peer_as: 64501
+    - address: 2001:db8:1::1
+      peer_as: 64502
+      port: 1790
+      passive: true
+      password: secret
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &BGP{LocalAS: 4200000000, RouterID: netip.MustParseAddr("198.18.0.1"), ListenAddress: netip.MustParseAddr("198.18.0.1"),
+		ListenPort: 179, Window: 2 * time.Minute, After: 0, Neighbors: []Neighbor{
+			{Address: netip.MustParseAddr("198.18.1.1"), PeerAS: 64501, Port: 179},
+			{Address: netip.MustParseAddr("2001:db8:1::1"), PeerAS: 64502, Port: 1790, Passive: true, Password: "secret"},
+		}}
+	if !reflect.DeepEqual(c.BGP, want) {
+		t.Fatalf("got\n%+v\nwant\n%+v", c.BGP, want)
+	}
+	if c, err := Parse([]byte("targets: [{host: 198.18.7.2, labels: {prefix: a}}]\n")); err != nil || c.BGP != nil {
+		t.Fatalf("no bgp section: %v, %v; want no speaker, and prefix free as a static label", c, err)
 	}
 }

@@ -10,7 +10,11 @@ import (
 
 // ReservedLabels are label names the exporter sets itself; static labels
 // may not use them.
-var ReservedLabels = []string{"target", "hop", "ip", "name", "asn", "instance", "job"}
+var ReservedLabels = []string{"target", "hop", "ip", "name", "asn", "instance", "job", "bgp"}
+
+// ReservedBGPLabels are the labels of traceroute_bgp_route_info; static
+// labels may not use them when the file has a `bgp:` section.
+var ReservedBGPLabels = []string{"prefix", "as_path", "next_hop"}
 
 var (
 	labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)

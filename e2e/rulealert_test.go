@@ -114,7 +114,7 @@ func TestEmailRuleAlertExpandsAsPrometheus(t *testing.T) {
 			exp.Labels["alertname"] = a.Alertname
 			// Annotations the rule fills from a Prometheus query are
 			// checked by promtool's own test of the rules.
-			for _, k := range []string{"before", "after", "change_id"} {
+			for _, k := range []string{"before", "after", "change_id", "bgp"} {
 				delete(annotations, k)
 				delete(exp.Annotations, k)
 			}

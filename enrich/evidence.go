@@ -47,6 +47,9 @@ type ChangeSummary struct {
 	// e-mails: every hop's address and AS, the hop count and the
 	// destination's RTT (see Describe).
 	Before, After string
+	// BGP describes the BGP changes correlated with the change in one
+	// line ("none" when none was; empty without BGP).
+	BGP string
 }
 
 // Describe renders one side of a change in one line: "198.18.1.2 AS64501,
@@ -81,8 +84,12 @@ func Describe(s history.Snapshot) string {
 
 // summarize is a stored change's summary.
 func summarize(c history.Change) *ChangeSummary {
-	return &ChangeSummary{ID: c.ID, Time: c.Time, Verdict: c.Verdict, FromHops: c.Before.Hops, ToHops: c.After.Hops,
+	cs := &ChangeSummary{ID: c.ID, Time: c.Time, Verdict: c.Verdict, FromHops: c.Before.Hops, ToHops: c.After.Hops,
 		Before: Describe(c.Before), After: Describe(c.After)}
+	if c.BGPChecked {
+		cs.BGP = history.DescribeBGPChanges(c.BGP)
+	}
+	return cs
 }
 
 // Evidence is an immutable view of a target's enrichment, replaced after
@@ -101,6 +108,9 @@ type Evidence struct {
 	// LastChange is the latest path change (also one recorded before a
 	// restart, when history is kept), nil if none is known.
 	LastChange *ChangeSummary
+	// BGP is the target's view of BGP; nil without BGP or before the
+	// target's address is known.
+	BGP *BGPView
 }
 
 // ASPathOf returns the distinct consecutive known ASNs of hops, in order;

@@ -11,6 +11,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/traceroute-exporter/traceroute_exporter/bgp"
 	"github.com/traceroute-exporter/traceroute_exporter/history"
 	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
 )
@@ -28,7 +29,9 @@ type Sources struct {
 	Store history.Store
 	// Criteria returns the current verdict criteria (they follow reloads).
 	Criteria func() history.Criteria
-	Logger   log.Logger
+	// Routing is the BGP view; nil without BGP.
+	Routing *Routing
+	Logger  log.Logger
 
 	storeErrors atomic.Uint64
 }
@@ -45,6 +48,13 @@ type Target struct {
 	mu       sync.Mutex // serializes Update
 	recorded time.Time  // when the current path was last recorded
 	pending  *pending   // a change waiting to be judged
+
+	// BGP, when configured: the correlation of its changes with the
+	// path's, the running settings and the current covering route.
+	corr     correlator
+	bgpOn    bool
+	bgpSet   RoutingSettings
+	bgpRoute *bgp.Route
 }
 
 // NewTarget returns the enrichment state of the target called name. With
@@ -53,12 +63,15 @@ func (s *Sources) NewTarget(name string) *Target {
 	t := &Target{name: name, src: s}
 	ev := &Evidence{ASPath: []uint32{}}
 	if s.Store != nil {
-		cs, err := s.Store.Changes(name, time.Time{}, 1)
-		switch {
-		case err != nil && !errors.Is(err, history.ErrNoTarget):
+		cs, err := s.Store.Changes(name, time.Time{}, lastChangeLookback)
+		if err != nil && !errors.Is(err, history.ErrNoTarget) {
 			s.storeFailed("Cannot read the path history", name, err)
-		case len(cs) == 1:
-			ev.LastChange = summarize(cs[0])
+		}
+		for _, c := range cs {
+			if c.Kind != history.KindRouting {
+				ev.LastChange = summarize(c)
+				break
+			}
 		}
 	}
 	t.snap.Store(ev)
@@ -79,11 +92,17 @@ type Event struct {
 	AfterHops []netip.Addr
 }
 
+// lastChangeLookback is how many of a target's latest events are read at
+// start to find its latest path change among routing-only ones.
+const lastChangeLookback = 20
+
 // judgeWait is how many intervals after a change its judgement waits for
 // the new path's silent hops to answer (routers that rate-limit their
 // ICMP answer only some rounds), so the recorded path, its AS path and
 // the verdict rest on the whole path rather than on the rounds that
-// happened to confirm the change.
+// happened to confirm the change. With BGP, a change is also not judged
+// before correlation_after has passed since it, so the BGP updates that
+// reach the exporter after the trace saw the change go with it.
 const judgeWait = 2
 
 // pending is a confirmed change waiting to be judged.
@@ -107,17 +126,25 @@ func (t *Target) Update(prev, cur *pathstate.Snapshot, changes []pathstate.Chang
 	next.Hops = t.annotate(cur.Hops)
 	next.ASPath = ASPathOf(next.Hops)
 	next.ASPathHash = asPathHash(next.ASPath)
+	var tv bgp.View
+	next.BGP, tv, t.bgpSet, t.bgpOn = t.src.Routing.view(cur.Address, next.ASPath, cur.Last.End)
+	if t.bgpOn {
+		t.corr.observe(cur.Address, tv)
+		next.BGP.Changes = t.corr.total
+		t.bgpRoute = tv.Route
+	}
 
 	var events []Event
+	now := cur.Last.End
 	if p := t.pending; p != nil {
 		p.waited++
-		if len(changes) > 0 || complete(cur) || p.waited >= judgeWait {
+		if len(changes) > 0 || (complete(cur) || p.waited >= judgeWait) && !waitBGP(t.bgpOn, t.bgpSet, p.c.Time, now) {
 			events = append(events, t.judge(&next, p, cur))
 		}
 	}
 	for i, c := range changes {
 		p := &pending{c: c, before: t.snapshot(c.Before.Hops, c.BeforeHops, &prev.Last, prev.Reached)}
-		if i < len(changes)-1 || complete(cur) {
+		if i < len(changes)-1 || complete(cur) && !waitBGP(t.bgpOn, t.bgpSet, c.Time, now) {
 			events = append(events, t.judge(&next, p, cur)) // a later change follows at once
 			continue
 		}
@@ -125,6 +152,15 @@ func (t *Target) Update(prev, cur *pathstate.Snapshot, changes []pathstate.Chang
 	}
 	if cur.Path.Known() && (len(changes) > 0 || !prev.Path.Known() || cur.Last.End.Sub(t.recorded) >= recordEvery) {
 		t.record(cur, next.Hops)
+	}
+	if t.bgpOn {
+		var pt *time.Time
+		if t.pending != nil {
+			pt = &t.pending.c.Time
+		}
+		if cs := t.corr.routingOnly(now, t.bgpSet, pt); len(cs) > 0 {
+			t.recordRouting(cs, cur)
+		}
 	}
 	t.snap.Store(&next)
 	return events
@@ -148,6 +184,14 @@ func (t *Target) judge(next *Evidence, p *pending, cur *pathstate.Snapshot) Even
 	if t.src.Criteria != nil {
 		crit = t.src.Criteria()
 	}
+	var bgpChanges []bgp.Change
+	if t.bgpOn {
+		bgpChanges = t.corr.forPath(p.c.Time, t.bgpSet)
+		p.before.BGPASPathLength, after.BGPASPathLength = pathLen(t.bgpRoute), pathLen(t.bgpRoute)
+		if len(bgpChanges) > 0 {
+			p.before.BGPASPathLength = pathLen(bgpChanges[0].Before)
+		}
+	}
 	// Unknown hops can hide an AS but never add or reorder one: with a
 	// gap on either side the AS path changed only when neither sequence
 	// fits inside the other, and it counts in the verdict only when both
@@ -165,7 +209,8 @@ func (t *Target) judge(next *Evidence, p *pending, cur *pathstate.Snapshot) Even
 		next.Degradations++
 	}
 	rec := history.Change{Time: p.c.Time, Target: t.name, Before: p.before, After: after,
-		DiffTTLs: history.DiffTTLs(p.before.Path, after.Path), Verdict: ev.Verdict}
+		DiffTTLs: history.DiffTTLs(p.before.Path, after.Path), Verdict: ev.Verdict,
+		Kind: history.KindPath, BGPChecked: t.bgpOn, BGP: historyBGP(bgpChanges)}
 	if s := t.src.Store; s != nil {
 		id, err := s.AddChange(rec)
 		if err != nil {
@@ -257,5 +302,23 @@ func (s *Sources) storeFailed(msg, target string, err error) {
 	s.storeErrors.Add(1)
 	if s.Logger != nil {
 		level.Error(s.Logger).Log("msg", msg, "target", target, "err", err)
+	}
+}
+
+// recordRouting records BGP changes no path change went with: the route
+// covering the target changed and the path did not.
+func (t *Target) recordRouting(cs []bgp.Change, cur *pathstate.Snapshot) {
+	s := t.snapshot(cur.Path.Hops, cur.Hops, &cur.Last, cur.Reached)
+	before, after := s, s
+	before.BGPASPathLength, after.BGPASPathLength = pathLen(cs[0].Before), pathLen(cs[len(cs)-1].After)
+	rec := history.Change{Time: cs[0].Time, Target: t.name, Before: before, After: after, Verdict: history.Neutral,
+		Kind: history.KindRouting, BGPChecked: true, BGP: historyBGP(cs)}
+	if t.src.Logger != nil {
+		level.Info(t.src.Logger).Log("msg", "Routing changed, path did not", "target", t.name, "bgp", history.DescribeBGPChanges(rec.BGP))
+	}
+	if st := t.src.Store; st != nil {
+		if _, err := st.AddChange(rec); err != nil {
+			t.src.storeFailed("Cannot record a routing change", t.name, err)
+		}
 	}
 }

@@ -44,17 +44,34 @@ type wireSnapshot struct {
 	RTT     int64     `json:"rtt_ns,omitempty"`
 	Loss    *float64  `json:"loss,omitempty"`
 	Reached bool      `json:"reached,omitempty"`
+	BGPLen  int       `json:"bgp_as_path_len,omitempty"`
+}
+
+// wireRoute and wireBGPChange are a BGPRoute and a BGPChange as stored.
+type wireRoute struct {
+	Prefix  netip.Prefix `json:"prefix"`
+	ASPath  []uint32     `json:"as_path,omitempty"`
+	NextHop netip.Addr   `json:"next_hop,omitzero"`
+}
+
+type wireBGPChange struct {
+	Time   int64      `json:"time,omitempty"`
+	Before *wireRoute `json:"before,omitempty"`
+	After  *wireRoute `json:"after,omitempty"`
 }
 
 // wireChange is a Change as stored.
 type wireChange struct {
-	ID      uint64       `json:"id"`
-	Time    int64        `json:"time,omitempty"`
-	Target  string       `json:"target"`
-	Before  wireSnapshot `json:"before"`
-	After   wireSnapshot `json:"after"`
-	Diff    []int        `json:"diff_ttls,omitempty"`
-	Verdict string       `json:"verdict,omitempty"`
+	ID      uint64          `json:"id"`
+	Time    int64           `json:"time,omitempty"`
+	Target  string          `json:"target"`
+	Before  wireSnapshot    `json:"before"`
+	After   wireSnapshot    `json:"after"`
+	Diff    []int           `json:"diff_ttls,omitempty"`
+	Verdict string          `json:"verdict,omitempty"`
+	Kind    string          `json:"kind,omitempty"`
+	Checked bool            `json:"bgp_checked,omitempty"`
+	BGP     []wireBGPChange `json:"bgp,omitempty"`
 }
 
 // encodePath encodes p for storage.
@@ -97,7 +114,7 @@ func encodeChange(c Change) ([]byte, error) {
 		return nil, err
 	}
 	w := wireChange{ID: c.ID, Time: toNanos(c.Time), Target: c.Target,
-		Before: before, After: after, Diff: c.DiffTTLs, Verdict: c.Verdict}
+		Before: before, After: after, Diff: c.DiffTTLs, Verdict: c.Verdict, Kind: c.Kind, Checked: c.BGPChecked, BGP: toWireBGP(c.BGP)}
 	if err := checkChange(w); err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
@@ -122,7 +139,8 @@ func decodeChange(b []byte) (Change, error) {
 		return Change{}, err
 	}
 	return Change{ID: w.ID, Time: fromNanos(w.Time), Target: w.Target,
-		Before: before, After: after, DiffTTLs: w.Diff, Verdict: w.Verdict}, nil
+		Before: before, After: after, DiffTTLs: w.Diff, Verdict: w.Verdict,
+		Kind: w.Kind, BGPChecked: w.Checked, BGP: fromWireBGP(w.BGP)}, nil
 }
 
 // checkPath and checkChange are the checks of a record's fields beyond
@@ -140,6 +158,18 @@ func checkChange(w wireChange) error {
 	case Worse, Better, Neutral, "":
 	default:
 		return fmt.Errorf("verdict %q", w.Verdict)
+	}
+	switch w.Kind {
+	case "", KindPath, KindRouting:
+	default:
+		return fmt.Errorf("kind %q", w.Kind)
+	}
+	for i, b := range w.BGP {
+		for _, r := range []*wireRoute{b.Before, b.After} {
+			if r != nil && !r.Prefix.IsValid() {
+				return fmt.Errorf("BGP change %d: invalid prefix", i)
+			}
+		}
 	}
 	for _, ttl := range w.Diff {
 		if ttl < 1 || ttl > maxTTL {
@@ -211,7 +241,7 @@ func toWireSnapshot(s Snapshot) (wireSnapshot, error) {
 	if err != nil {
 		return wireSnapshot{}, err
 	}
-	w := wireSnapshot{Hops: s.Hops, Path: hops, ASPath: s.ASPath, RTT: int64(s.DestRTT), Reached: s.Reached}
+	w := wireSnapshot{Hops: s.Hops, Path: hops, ASPath: s.ASPath, RTT: int64(s.DestRTT), Reached: s.Reached, BGPLen: s.BGPASPathLength}
 	if !math.IsNaN(s.DestLoss) && !math.IsInf(s.DestLoss, 0) {
 		w.Loss = &s.DestLoss
 	}
@@ -223,7 +253,7 @@ func fromWireSnapshot(w wireSnapshot) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s := Snapshot{Hops: w.Hops, Path: hops, ASPath: w.ASPath, DestRTT: time.Duration(w.RTT), DestLoss: math.NaN(), Reached: w.Reached}
+	s := Snapshot{Hops: w.Hops, Path: hops, ASPath: w.ASPath, DestRTT: time.Duration(w.RTT), DestLoss: math.NaN(), Reached: w.Reached, BGPASPathLength: w.BGPLen}
 	if w.Loss != nil {
 		s.DestLoss = *w.Loss
 	}
@@ -244,4 +274,38 @@ func fromNanos(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
+}
+
+func toWireBGP(cs []BGPChange) []wireBGPChange {
+	if len(cs) == 0 {
+		return nil
+	}
+	route := func(r *BGPRoute) *wireRoute {
+		if r == nil {
+			return nil
+		}
+		return &wireRoute{Prefix: r.Prefix, ASPath: r.ASPath, NextHop: r.NextHop}
+	}
+	out := make([]wireBGPChange, len(cs))
+	for i, c := range cs {
+		out[i] = wireBGPChange{Time: toNanos(c.Time), Before: route(c.Before), After: route(c.After)}
+	}
+	return out
+}
+
+func fromWireBGP(ws []wireBGPChange) []BGPChange {
+	if len(ws) == 0 {
+		return nil
+	}
+	route := func(r *wireRoute) *BGPRoute {
+		if r == nil {
+			return nil
+		}
+		return &BGPRoute{Prefix: r.Prefix, ASPath: r.ASPath, NextHop: r.NextHop}
+	}
+	out := make([]BGPChange, len(ws))
+	for i, w := range ws {
+		out[i] = BGPChange{Time: fromNanos(w.Time), Before: route(w.Before), After: route(w.After)}
+	}
+	return out
 }

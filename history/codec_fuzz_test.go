@@ -50,6 +50,14 @@ func FuzzEncodeRecord(f *testing.F) {
 			After:    Snapshot{Path: []Hop{}, ASPath: []uint32{}, DestLoss: math.NaN()},
 			DiffTTLs: []int{diff},
 			Verdict:  []string{Worse, Better, Neutral, "", "awful"}[verdict%5],
+			// BGP correlation, from the same inputs: a route of a's
+			// prefix of ttl bits (none when that is no prefix).
+			Kind:       []string{KindPath, KindRouting, "", "rumour"}[verdict%4],
+			BGPChecked: reached,
+		}
+		c.Before.BGPASPathLength = hops
+		if pfx, err := a.Prefix(ttl); err == nil {
+			c.BGP = []BGPChange{{Time: fuzzTime(last), Before: &BGPRoute{Prefix: pfx, ASPath: []uint32{asn}, NextHop: a}}}
 		}
 		b, err := encodeChange(c)
 		if err != nil {

@@ -30,6 +30,18 @@ var (
 		After:    Snapshot{Hops: 3, Path: goldenHops, ASPath: []uint32{64500, 4200000000}, DestRTT: 0, DestLoss: math.NaN()},
 		DiffTTLs: []int{2, 3}, Verdict: Worse,
 	}
+	// goldenBGPChange is a path change with the BGP updates correlated
+	// with it (added fields: records without them are read as before).
+	goldenBGPChange = Change{
+		ID: 18, Time: goldenTime, Target: "cloudflare-dns", Kind: KindPath, BGPChecked: true,
+		Before:   Snapshot{Hops: 2, Path: goldenHops[:2], DestLoss: 0, Reached: true, BGPASPathLength: 2},
+		After:    Snapshot{Hops: 3, Path: goldenHops, DestLoss: 0, Reached: true, BGPASPathLength: 3},
+		DiffTTLs: []int{2, 3}, Verdict: Worse,
+		BGP: []BGPChange{
+			{Time: goldenTime.Add(-time.Minute), Before: &BGPRoute{Prefix: netip.MustParsePrefix("198.18.7.0/24"), ASPath: []uint32{64501, 64504}, NextHop: netip.MustParseAddr("198.18.1.1")}},
+			{Time: goldenTime.Add(-time.Minute), After: &BGPRoute{Prefix: netip.MustParsePrefix("2001:db8::/32"), ASPath: []uint32{64502, 64503, 64504}, NextHop: netip.MustParseAddr("2001:db8::1")}},
+		},
+	}
 )
 
 // TestGoldenRecords pins the stored encoding: a change to it must come
@@ -56,6 +68,12 @@ func TestGoldenRecords(t *testing.T) {
 			want.After.DestLoss = 0
 			if !reflect.DeepEqual(c, want) {
 				t.Errorf("decodeChange =\n%+v\nwant\n%+v", c, want)
+			}
+		}},
+		{"change-bgp.bin", func() ([]byte, error) { return encodeChange(goldenBGPChange) }, func(t *testing.T, b []byte) {
+			c, err := decodeChange(b)
+			if err != nil || !reflect.DeepEqual(c, goldenBGPChange) {
+				t.Errorf("decodeChange =\n%+v\nwant\n%+v", c, goldenBGPChange)
 			}
 		}},
 	}
@@ -102,6 +120,8 @@ func TestDecodeBadRecords(t *testing.T) {
 		{"bad diff ttl", "\x01{\"diff_ttls\":[0]}", true, "differing TTL 0"},
 		{"bad hop count", "\x01{\"before\":{\"hops\":-2}}", true, "hop count -2"},
 		{"bad snapshot hop", "\x01{\"after\":{\"path\":[{\"ttl\":999}]}}", true, "TTL 999"},
+		{"bad kind", "\x01{\"kind\":\"rumour\"}", true, `kind "rumour"`},
+		{"BGP change without prefix", "\x01{\"bgp\":[{\"after\":{\"as_path\":[1]}}]}", true, "BGP change 0: invalid prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

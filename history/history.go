@@ -68,6 +68,9 @@ type Snapshot struct {
 	DestLoss float64
 	// Reached tells whether the destination answered.
 	Reached bool
+	// BGPASPathLength is the length of the AS path of the BGP route
+	// covering the target; 0 when unknown (no BGP, no route).
+	BGPASPathLength int
 }
 
 // Change is one path change event of a target.
@@ -86,6 +89,13 @@ type Change struct {
 	DiffTTLs []int
 	// Verdict is Worse, Better or Neutral (see Judge).
 	Verdict string
+	// Kind is KindPath or KindRouting; empty in records from before BGP
+	// correlation (a path change).
+	Kind string
+	// BGPChecked tells whether BGP was correlated with the event; BGP
+	// are the changes of the covering route it was correlated with.
+	BGPChecked bool
+	BGP        []BGPChange
 }
 
 // Store keeps the path history. Implementations are safe for concurrent

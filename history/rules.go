@@ -108,6 +108,7 @@ func byTTL(hops []Hop) map[int]netip.Addr {
 func cloneChange(c Change) Change {
 	c.Before, c.After = cloneSnapshot(c.Before), cloneSnapshot(c.After)
 	c.DiffTTLs = slices.Clone(c.DiffTTLs)
+	c.BGP = slices.Clone(c.BGP)
 	return c
 }
 

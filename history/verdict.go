@@ -62,6 +62,9 @@ func (c Criteria) Validate() error {
 //     count is 0 (unknown).
 //   - AS path: more ASes (worse) or fewer (better); skipped when either AS
 //     path is empty (no ASN database, or no hop known in it).
+//   - BGP AS path: the AS path of the BGP route covering the target got
+//     longer (worse) or shorter (better); skipped when either length is 0
+//     (no BGP, or no route on that side).
 //   - destination RTT: see Criteria.RTTRatio; skipped when either RTT is 0.
 //   - destination loss: see Criteria.LossMargin; skipped when either is NaN.
 //
@@ -117,6 +120,9 @@ func findings(b, a Snapshot, c Criteria) []finding {
 	}
 	if len(b.ASPath) > 0 && len(a.ASPath) > 0 {
 		add(len(a.ASPath) > len(b.ASPath), len(a.ASPath) < len(b.ASPath), "AS path length %d -> %d", len(b.ASPath), len(a.ASPath))
+	}
+	if b.BGPASPathLength > 0 && a.BGPASPathLength > 0 {
+		add(a.BGPASPathLength > b.BGPASPathLength, a.BGPASPathLength < b.BGPASPathLength, "BGP AS path length %d -> %d", b.BGPASPathLength, a.BGPASPathLength)
 	}
 	if b.DestRTT > 0 && a.DestRTT > 0 {
 		add(rttUp(b.DestRTT, a.DestRTT, c), rttUp(a.DestRTT, b.DestRTT, c), "destination RTT %v -> %v", b.DestRTT, a.DestRTT)

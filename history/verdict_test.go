@@ -20,6 +20,12 @@ func snap(hops, asPath int, rttMs float64, loss float64) history.Snapshot {
 	return s
 }
 
+// bgpLen is s with a BGP route of an AS path of length n.
+func bgpLen(s history.Snapshot, n int) history.Snapshot {
+	s.BGPASPathLength = n
+	return s
+}
+
 func unreached(s history.Snapshot) history.Snapshot {
 	s.Reached = false
 	return s
@@ -58,6 +64,13 @@ func TestJudge(t *testing.T) {
 		{name: "regained reachability, though longer", before: unreached(base), after: snap(12, 5, 80, 0.5), want: history.Better},
 		{name: "never reached: nothing to compare", before: unreached(snap(30, 2, 0, 1)), after: unreached(snap(30, 5, 0, 1)), want: history.Neutral},
 		{name: "hop count unknown", before: snap(0, 3, 20, 0), after: base, want: history.Neutral},
+		{name: "longer BGP AS path", before: bgpLen(base, 2), after: bgpLen(base, 3), want: history.Worse,
+			explain: []string{"worse: BGP AS path length 2 -> 3"}},
+		{name: "shorter BGP AS path", before: bgpLen(base, 4), after: bgpLen(base, 2), want: history.Better,
+			explain: []string{"better: BGP AS path length 4 -> 2"}},
+		{name: "BGP route gone after", before: bgpLen(base, 2), after: base, want: history.Neutral},
+		{name: "shorter BGP AS path, more hops", before: bgpLen(base, 4), after: bgpLen(snap(9, 3, 20, 0), 2), want: history.Worse,
+			explain: []string{"worse: hops 8 -> 9", "better: BGP AS path length 4 -> 2"}},
 		{name: "mixed: worse wins", before: base, after: snap(6, 2, 20, 0.2), want: history.Worse,
 			explain: []string{"better: hops 8 -> 6", "better: AS path length 3 -> 2", "worse: destination loss 0 -> 0.2"}},
 		{name: "mixed better", before: base, after: snap(6, 2, 20, 0), want: history.Better},

@@ -46,11 +46,15 @@ type hopRow struct {
 
 // changeData is one change in the history.
 type changeData struct {
-	ID                uint64
-	Time, ISO, Ago    string
-	Verdict           badge
-	Before, After     string
-	Diff              string
+	ID             uint64
+	Time, ISO, Ago string
+	Verdict        badge
+	Before, After  string
+	Diff           string
+	// Routing marks a routing-only event; BGP describes the BGP changes
+	// that went with the event (empty without BGP).
+	Routing           bool
+	BGP               string
 	Rows              []diffRow
 	Diagram           template.HTML
 	SVGPath, Fragment string
@@ -130,6 +134,7 @@ func (h *handler) history(d *targetData, name string, now time.Time) error {
 		cd := changeData{ID: c.ID, Time: stamp(c.Time), ISO: iso(c.Time), Ago: ago(now, c.Time),
 			Verdict: verdictBadge(c.Verdict), Before: snapshotText(c.Before), After: snapshotText(c.After),
 			Diff: diffText(c.DiffTTLs), Rows: diffRows(c), Fragment: fmt.Sprintf("change-%d", c.ID),
+			Routing: c.Kind == history.KindRouting, BGP: bgpText(c),
 			SVGPath: fmt.Sprintf("%s/changes/%d.svg", h.targetPath(name), c.ID)}
 		if len(d.Changes) < maxDiagrams {
 			if cd.Diagram, err = inlineSVG(changeSpec(c, "")); err != nil {
@@ -185,4 +190,15 @@ func maxTTL(hops []history.Hop) int {
 		n = max(n, h.TTL)
 	}
 	return n
+}
+
+// bgpText says which BGP changes went with c: "" without BGP.
+func bgpText(c history.Change) string {
+	if !c.BGPChecked {
+		return ""
+	}
+	if len(c.BGP) == 0 {
+		return "no BGP change of the route to the target explains it"
+	}
+	return history.DescribeBGPChanges(c.BGP)
 }
