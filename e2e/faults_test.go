@@ -15,25 +15,30 @@ import (
 
 // The fault test (issue "Hardening"): one exporter traces 14 targets (IP
 // addresses and DNS names, IPv4 and IPv6) through the test network, with
-// the routers' ICMP rate limits off, its path history on a 4 MiB tmpfs and
-// an ASN database, while the test breaks one thing after another: a router
-// stops answering, a name vanishes from DNS and another changes address, a
-// link of the load balancer flaps every 2s while /metrics is scraped every
-// 100ms, the history's disk fills up, 50 SIGHUPs in 2s add targets, the ASN
-// database is replaced by a corrupt file. Each fault must show in a metric
-// and in the log, probing must go on, nothing stored before must be lost,
-// and the exporter must end with the goroutines, file descriptors and
-// memory it started with.
+// the routers' ICMP rate limits off, its path history on a 16 MiB ext4
+// disk of its own and an ASN database, while the test breaks one thing
+// after another: a router stops answering; a name vanishes from DNS and
+// another changes address; r2's link to r3b (one branch of the load
+// balancer) goes down for 2s and up again 3 times while /metrics is
+// scraped every 100ms; the history's disk fills up; the kernel makes it
+// read-only (an ext4 error with errors=remount-ro, as a failing disk does)
+// and 50 SIGHUPs in 2s load a configuration with one more target; the ASN
+// database is replaced by a truncated file and reloaded. Each fault must
+// show in a metric and in the log, probing must go on, nothing stored
+// before must be lost (checked after a restart on the repaired disk), and
+// the exporter must end with the goroutines and file descriptors it
+// started with and about its memory.
 
 // Bounds of the exporter's own resources after every fault, against
-// before: no goroutine or file descriptor may be left behind beyond
-// the HTTP connections of a few scrapes, and the resident memory may grow
-// by what two more targets, the heap's growth between collections and the
-// reloaded ASN databases take, not more.
+// before: no goroutine or file descriptor may be left behind beyond the
+// HTTP connections of a few scrapes, and the resident memory may grow by
+// what two more targets, the heap's growth between collections and 52
+// reloaded ASN databases take (measured: 17 goroutines, 22 fds before and
+// after; 20.7 MiB before, 23.8 MiB after), not more.
 const (
-	faultGoroutineSlack = 6
+	faultGoroutineSlack = 4
 	faultFDSlack        = 4
-	faultRSSSlack       = 24 << 20
+	faultRSSSlack       = 16 << 20
 )
 
 func TestFaults(t *testing.T) {
@@ -177,6 +182,11 @@ func TestFaults(t *testing.T) {
 			}
 		}
 		t.Logf("targets over the flapping link: %v", names)
+		// The balancer hashes each target's constant flow (its identifier
+		// is random): all 14 miss r3b once in 16,000 runs.
+		if len(names) == 0 {
+			t.Fatalf("no target over r3b: the flaps would show nothing")
+		}
 		changes0 := map[string]float64{}
 		for _, tg := range all {
 			changes0[tg.name] = before.value(t, "traceroute_path_changes_total", tg.labels())
@@ -205,10 +215,15 @@ func TestFaults(t *testing.T) {
 			}
 			return true
 		})
+		// Each target over the link moved to r3a and back at least once:
+		// the flaps did happen.
 		for _, tg := range all {
 			d := m.value(t, "traceroute_path_changes_total", tg.labels()) - changes0[tg.name]
 			if onB[tg.name] {
 				t.Logf("%s: %v path changes in %d flaps", tg.name, d, flaps)
+				if d < 2 {
+					t.Errorf("%s: %v path changes in %d flaps of the link it takes: the flaps were not seen", tg.name, d, flaps)
+				}
 			}
 		}
 		// Every change is judged (and stored) within two intervals.
