@@ -46,6 +46,7 @@ func TestFaults(t *testing.T) {
 	moving := []target{{"moving4", "moving4.test", false}, {"moving6", "moving6.test", true}}
 	vanishing := []target{{"vanish4", "vanish4.test", false}, {"vanish6", "vanish6.test", true}}
 	added := anyIPTargets(4, 1, 1)
+	late := anyIPTargets(5, 1, 0)[0] // added after the history file is cut
 	all := append(append(append([]target(nil), ipTargets...), moving...), vanishing...)
 	oldAddr := func(tg target) string { return anyIP(tg.v6, 201) }
 	newAddr := func(tg target) string { return anyIP(tg.v6, 202) }
@@ -54,7 +55,7 @@ func TestFaults(t *testing.T) {
 	for _, tg := range append(append([]target(nil), moving...), vanishing[0]) {
 		extra = append(extra, oldAddr(tg), newAddr(tg), goneAddr(tg))
 	}
-	for _, tg := range added {
+	for _, tg := range append(added, late) {
 		extra = append(extra, tg.host)
 	}
 	// Rate limits off: a hop's loss is 0 while its router answers and 1
@@ -421,6 +422,37 @@ func TestFaults(t *testing.T) {
 		if aside, _ := filepath.Glob(filepath.Join(disk.dir, "history.db.corrupt-*")); aside != nil {
 			t.Errorf("the history database was moved aside at the restart: %v", aside)
 		}
+	})
+
+	// bbolt reads its file through a memory mapping: reading it after it
+	// was cut short used to end the process with SIGBUS.
+	t.Run("history file truncated under the exporter", func(t *testing.T) {
+		e := e.in(t)
+		if err := os.Truncate(filepath.Join(disk.dir, "history.db"), 0); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := e.client.Get("http://" + e.addr + "/api/v1/targets/dst4/paths")
+		if err != nil {
+			t.Fatalf("GET paths after the truncation: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 500 {
+			t.Errorf("GET paths after the truncation: %s, want 500", resp.Status)
+		}
+		grown = append(grown, late)
+		replaceFile(t, e.config, truthConfig(grown))
+		if code, body := e.post("/-/reload"); code != 200 {
+			t.Fatalf("/-/reload: %d %s", code, body)
+		}
+		e.waitFor(10*time.Second, late.name+" traced and its path's write counted as failed", func(m metrics) bool {
+			v, _ := m.get("traceroute_hops", late.labels())
+			errs, _ := m.get("traceroute_exporter_history_errors_total", nil)
+			return v == 5 && errs > 0
+		})
+		observe(t, e, 2*time.Second, grown, func(m metrics, tg target, _ time.Duration) []finding {
+			return concat(expect(m, "traceroute_hops", tg.labels(), 5), fresh(m, tg, time.Now()))
+		})
+		alive(t)
 	})
 }
 
