@@ -337,8 +337,20 @@ func TestFaults(t *testing.T) {
 		w.Close()
 		// A download cut short: the first half of the gzip stream.
 		replaceFile(t, asnDB, gz.String()[:gz.Len()/2])
+		loaded := func(m metrics) []finding {
+			return expect(m, "traceroute_exporter_asn_database_last_reload_successful", nil, 1)
+		}
+		if fs := loaded(e.scrape()); fs != nil {
+			t.Errorf("before: %v", fs)
+		}
+		// The configuration reloads; the database does not, and says so.
 		if code, body := e.post("/-/reload"); code != 200 {
-			t.Logf("/-/reload with a corrupt ASN database: %d %s", code, body)
+			t.Errorf("/-/reload with a corrupt ASN database: %d %s", code, body)
+		}
+		m := e.scrape()
+		if fs := concat(expect(m, "traceroute_exporter_asn_database_last_reload_successful", nil, 0),
+			expect(m, "traceroute_exporter_config_last_reload_successful", nil, 1)); fs != nil {
+			t.Errorf("after reloading a corrupt ASN database: %v", fs)
 		}
 		observe(t, e, 3*time.Second, grown, func(m metrics, tg target, _ time.Duration) []finding {
 			return concat(hopASNsFrom(m, tg, 0), fresh(m, tg, time.Now()))
@@ -348,7 +360,7 @@ func TestFaults(t *testing.T) {
 		if code, body := e.post("/-/reload"); code != 200 {
 			t.Fatalf("/-/reload: %d %s", code, body)
 		}
-		e.waitFor(5*time.Second, "the AS numbers of the new database", func(m metrics) bool {
+		m = e.waitFor(5*time.Second, "the AS numbers of the new database", func(m metrics) bool {
 			for _, tg := range grown {
 				if hopASNsFrom(m, tg, 1000) != nil {
 					return false
@@ -356,6 +368,9 @@ func TestFaults(t *testing.T) {
 			}
 			return true
 		})
+		if fs := loaded(m); fs != nil {
+			t.Errorf("after reloading a good ASN database: %v", fs)
+		}
 		alive(t)
 	})
 
