@@ -468,6 +468,11 @@ func TestFaults(t *testing.T) {
 			return concat(expect(m, "traceroute_hops", tg.labels(), 5), fresh(m, tg, time.Now()))
 		})
 		alive(t)
+		// And it still shuts down by itself, closing what it can.
+		e.stopProcess()
+		if code := e.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("exit code %d after SIGINT (-1: killed after 5s)", code)
+		}
 	})
 }
 
