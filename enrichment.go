@@ -37,6 +37,7 @@ type enrichment struct {
 	names    *rdns.Cache
 	store    history.Store
 	asnPath  string
+	asnOK    atomic.Bool // the last load of asnPath succeeded
 	criteria atomic.Pointer[history.Criteria]
 	logger   log.Logger
 }
@@ -54,6 +55,7 @@ func openEnrichment(ctx context.Context, f enrichFlags, cfg *config.Config, logg
 			return nil, fmt.Errorf("--asn.database: %w", err)
 		}
 		logASN(logger, db)
+		e.asnOK.Store(true)
 		e.sources.ASN = e.asn
 	}
 	if f.reverseDNS {
@@ -85,11 +87,18 @@ func (e *enrichment) reload(cfg *config.Config) {
 		return
 	}
 	db, err := e.asn.Reload(e.asnPath)
+	e.asnOK.Store(err == nil)
 	if err != nil {
 		level.Error(e.logger).Log("msg", "ASN database reload failed; keeping the loaded one", "file", e.asnPath, "err", err)
 		return
 	}
 	logASN(e.logger, db)
+}
+
+// asnState tells whether an ASN database is configured and whether its
+// last load succeeded.
+func (e *enrichment) asnState() (configured, ok bool) {
+	return e.asnPath != "", e.asnOK.Load()
 }
 
 func (e *enrichment) setCriteria(v config.Verdict) {

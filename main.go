@@ -147,7 +147,7 @@ func run() int {
 	// rest.
 	targets := collector.New(collector.Sources{
 		Targets: func() []collector.Target { return collectorTargets(manager) },
-		Stats:   func() collector.ExporterStats { return exporterStats(engine, enr.sources) },
+		Stats:   func() collector.ExporterStats { return exporterStats(engine, enr) },
 		Reload:  safe.Status,
 		Mode:    socks.mode,
 	})

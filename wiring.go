@@ -14,7 +14,6 @@ import (
 
 	"github.com/traceroute-exporter/traceroute_exporter/collector"
 	"github.com/traceroute-exporter/traceroute_exporter/config"
-	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/prober"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 )
@@ -136,10 +135,12 @@ func collectorTargets(m *prober.Manager) []collector.Target {
 	return out
 }
 
-func exporterStats(e *tracer.Engine, en *enrich.Sources) collector.ExporterStats {
+func exporterStats(e *tracer.Engine, en *enrichment) collector.ExporterStats {
 	s := e.Stats()
+	asnDB, asnOK := en.asnState()
 	return collector.ExporterStats{Unmatched: s.Unmatched, Late: s.Late, Malformed: s.Malformed, SendErrors: s.SendErrors,
-		SocketDrops: s.SocketDrops, HistoryErrors: en.StoreErrors(), BadExtensions: s.BadExtensions, ProbesSkipped: s.ProbesSkipped}
+		SocketDrops: s.SocketDrops, HistoryErrors: en.sources.StoreErrors(), BadExtensions: s.BadExtensions, ProbesSkipped: s.ProbesSkipped,
+		ASNDatabase: asnDB, ASNLoadOK: asnOK}
 }
 
 // reloader reloads the configuration file; one reload runs at a time.

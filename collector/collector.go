@@ -44,6 +44,10 @@ type ExporterStats struct {
 	BadExtensions uint64
 	// ProbesSkipped counts probes the packet budget never sent.
 	ProbesSkipped uint64
+	// ASNDatabase tells whether an ASN database is configured, and
+	// ASNLoadOK whether its last load (at start or with a configuration
+	// reload) succeeded; a failed one keeps the database loaded before.
+	ASNDatabase, ASNLoadOK bool
 }
 
 // Sources are the functions the collector reads at scrape time.

@@ -42,6 +42,8 @@ var selfFamilies = []selfFamily{
 		func(s *selfValues) (float64, string, bool) { return stat(s.stats.SocketDrops) }},
 	{"history_errors_total", "Failed reads and writes of the path history store.", counter, "",
 		func(s *selfValues) (float64, string, bool) { return stat(s.stats.HistoryErrors) }},
+	{"asn_database_last_reload_successful", "Whether the last load of the ASN database (at start and with each configuration reload) succeeded (1) or failed, keeping the database loaded before (0); absent without --asn.database.", gauge, "",
+		func(s *selfValues) (float64, string, bool) { return boolf(s.stats.ASNLoadOK), "", s.stats.ASNDatabase }},
 	{"info", "How the exporter traces (value 1): mode raw (CAP_NET_RAW: icmp, udp, tcp) or unprivileged (ICMP datagram sockets: icmp only).", gauge, "mode",
 		func(s *selfValues) (float64, string, bool) { return 1, s.mode, s.mode != "" }},
 	{"malformed_extensions_total", "ICMP extensions (RFC 4884: MPLS, interface information) that did not decode; their replies were still used.", counter, "",

@@ -66,8 +66,14 @@ func truthConfig(targets []target) string {
 // the AnyIP prefixes at dst and the load balancer at r2, and pings every
 // address of targets once so neighbour discovery is done.
 func newTruthTopo(t *testing.T, targets []target, addrs ...string) *topo {
+	return newTargetsTopo(t, true, targets, addrs...)
+}
+
+// newTargetsTopo is newTruthTopo with the routers' ICMP rate limits on
+// only when rateLimited; addrs are further addresses to ping.
+func newTargetsTopo(t *testing.T, rateLimited bool, targets []target, addrs ...string) *topo {
 	requireLab(t)
-	tp := newTopo(t, true)
+	tp := newTopo(t, rateLimited)
 	tp.addAnyIP()
 	tp.balance()
 	warmUp(t, tp)

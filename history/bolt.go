@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,7 @@ type Bolt struct {
 	path   string
 	opts   Options
 	closed atomic.Bool
+	fault  faulted
 
 	bad     atomic.Uint64
 	mu      sync.Mutex // guards lastBad
@@ -104,15 +106,22 @@ func OpenBolt(path string, o Options) (*Bolt, *MovedAside, error) {
 }
 
 // openChecked opens path, runs bbolt's consistency check and sets up or
-// checks the schema. Any panic from bbolt on a damaged file is turned into
-// an ErrCorrupt error.
+// checks the schema. Any panic from bbolt on a damaged file, and a memory
+// fault reading a file shorter than its pages say (fault.go), is turned
+// into an ErrCorrupt error. After a fault the half-open database is left
+// as it is (bbolt may hold its locks): its descriptor and lock go with
+// the renamed file.
 func openChecked(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			if db != nil {
+			what := "bbolt panicked"
+			if isFault(r) {
+				what = "memory fault reading the file (truncated?)"
+			} else if db != nil {
 				closeQuietly(db)
 			}
-			db, err = nil, fmt.Errorf("history: %s: %w: bbolt panicked: %v", path, ErrCorrupt, r)
+			db, err = nil, fmt.Errorf("history: %s: %w: %s: %v", path, ErrCorrupt, what, r)
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
@@ -219,10 +228,15 @@ func closeQuietly(db *bolt.DB) {
 	_ = db.Close()
 }
 
-// Close implements Store.
+// Close implements Store. A store broken by a memory fault (fault.go)
+// is only marked closed: bbolt may still hold the locks of the faulted
+// transaction.
 func (b *Bolt) Close() error {
 	if b.closed.Swap(true) {
 		return nil
+	}
+	if err := b.fault.broken(); err != nil {
+		return err
 	}
 	return b.db.Close()
 }

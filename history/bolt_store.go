@@ -11,20 +11,19 @@ import (
 )
 
 // view and update run fn in a transaction; a panic from bbolt on a page
-// damaged after opening becomes an ErrCorrupt error instead of a crash.
+// damaged after opening, or a memory fault on a file damaged under the
+// process (fault.go), becomes an ErrCorrupt error instead of a crash.
 func (b *Bolt) view(fn func(*bolt.Tx) error) error   { return b.run(b.db.View, fn) }
 func (b *Bolt) update(fn func(*bolt.Tx) error) error { return b.run(b.db.Update, fn) }
 
-func (b *Bolt) run(tx func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) (err error) {
+func (b *Bolt) run(tx func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) error {
 	if b.closed.Load() {
 		return ErrClosed
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("history: %s: %w: bbolt panicked: %v", b.path, ErrCorrupt, r)
-		}
-	}()
-	err = tx(fn)
+	if err := b.fault.broken(); err != nil {
+		return err
+	}
+	err := b.fault.guard(b.path, func() error { return tx(fn) })
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite uses, when any is missing:
 # iproute2 and nftables (namespace networks), traceroute and iputils-ping
-# (cross-checks), tcpdump (packet captures), prometheus (promtool, and the
+# (cross-checks), tcpdump (packet captures), e2fsprogs, mount and
+# util-linux (mkfs.ext4, e2fsck, mount -o loop, findmnt: the fault test's
+# small disk that fills up and turns read-only), prometheus (promtool, and the
 # server the alerting test runs), prometheus-alertmanager (with amtool),
 # chromium (the browser test), bird2 (the routers of the BGP test), systemd (systemd-analyze checks the example
 # unit) and python3-aiosmtpd (the SMTP server the
@@ -18,6 +20,10 @@ check nft nftables
 check traceroute traceroute
 check ping iputils-ping
 check tcpdump tcpdump
+check mkfs.ext4 e2fsprogs
+check e2fsck e2fsprogs
+check mount mount
+check findmnt util-linux
 check promtool prometheus
 check prometheus prometheus
 check prometheus-alertmanager prometheus-alertmanager
@@ -38,7 +44,7 @@ echo "test-deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-for t in ip nft traceroute ping tcpdump promtool prometheus prometheus-alertmanager amtool chromium bird birdc systemd-analyze; do
+for t in ip nft traceroute ping tcpdump mkfs.ext4 e2fsck mount findmnt promtool prometheus prometheus-alertmanager amtool chromium bird birdc systemd-analyze; do
 	command -v "$t" >/dev/null || { echo "test-deps: $t still missing after install" >&2; exit 1; }
 done
 has_aiosmtpd || { echo "test-deps: /usr/bin/python3 cannot import aiosmtpd after install" >&2; exit 1; }
