@@ -139,7 +139,8 @@ func collectorTargets(m *prober.Manager) []collector.Target {
 func exporterStats(e *tracer.Engine, en *enrich.Sources) collector.ExporterStats {
 	s := e.Stats()
 	return collector.ExporterStats{Unmatched: s.Unmatched, Late: s.Late, Malformed: s.Malformed, SendErrors: s.SendErrors,
-		SocketDrops: s.SocketDrops, HistoryErrors: en.StoreErrors(), BadExtensions: s.BadExtensions, ProbesSkipped: s.ProbesSkipped}
+		SocketDrops: s.SocketDrops, HistoryErrors: en.StoreErrors(), BadExtensions: s.BadExtensions, ProbesSkipped: s.ProbesSkipped,
+		HopProbesSkipped: s.HopProbesSkipped}
 }
 
 // reloader reloads the configuration file; one reload runs at a time.

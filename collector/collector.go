@@ -44,6 +44,8 @@ type ExporterStats struct {
 	BadExtensions uint64
 	// ProbesSkipped counts probes the packet budget never sent.
 	ProbesSkipped uint64
+	// HopProbesSkipped counts probes the hop budget never sent.
+	HopProbesSkipped uint64
 }
 
 // Sources are the functions the collector reads at scrape time.

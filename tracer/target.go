@@ -75,6 +75,9 @@ type flow struct {
 	// wireID, when not zero, is the ICMP identifier the socket puts on
 	// the wire instead of id (datagram "ping" sockets).
 	wireID uint16
+	// hops is the responder last seen at each TTL (index TTL-1), for the
+	// hop budget (hopbudget.go); nil without one.
+	hops []netip.Addr
 }
 
 // wire is the flow identifier replies carry: the ICMP identifier on the

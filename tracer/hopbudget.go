@@ -1,0 +1,209 @@
+package tracer
+
+import (
+	"net/netip"
+	"time"
+)
+
+// The hop budget keeps the routers every target shares (the first hops)
+// from being asked for more ICMP errors than they answer. A Linux router
+// sends at most one ICMP error a second to one address, in bursts of six
+// (net.ipv4.icmp_ratelimit, 1000 ms; IPv6 scales net.ipv6.icmp.ratelimit
+// by the route's prefix length, about four a second for a /64): with
+// thousands of targets, the router at TTL 1 receives thousands of
+// TTL-limited probes a second and sheds nearly all of its Time Exceeded
+// replies, which would read as loss at that hop.
+//
+// So every router gets a token bucket: a probe whose TTL is expected to
+// expire at a router whose bucket is empty is not sent; it is skipped and
+// counted (Stats.HopProbesSkipped). It is not in the interval's Probes, so
+// it is neither sent nor lost, and the path evidence sees a wildcard. The
+// router's statistics come from the probes that went out: across the
+// targets that share it, it is sampled instead of hammered.
+//
+// The router a probe will reach is the one that answered the flow at that
+// TTL before (in an earlier round or interval). When the flow has not
+// seen one there yet, it is guessed along the chain of routers the flow
+// knows: the router most recently seen by any flow one TTL beyond the
+// flow's router at the TTL before (for TTL 1, the first router seen from
+// the same source). A shared first hop is thus limited from the first
+// round of every target but the first. A wrong guess only delays the
+// flow's first probe at that TTL; its reply then corrects it. A TTL with
+// neither is not limited, and neither is the destination: a TTL at or
+// beyond the one where the destination answered the flow is never held
+// back, so the hop count and the destination's loss and RTT are exact.
+
+// hopBucket is one router's token bucket.
+type hopBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// hopBudget holds the routers' buckets and what the flows learnt of the
+// routers on their paths. It is pure (the caller gives the time) and
+// owned by the core's loop; a nil *hopBudget limits nothing.
+type hopBudget struct {
+	rate, burst float64
+	buckets     map[netip.Addr]hopBucket
+	// next maps a router (or a flow's root, for TTL 1) to the router most
+	// recently seen one TTL beyond it.
+	next  map[netip.Addr]netip.Addr
+	swept time.Time
+}
+
+// hopSweepEvery is how often buckets that have refilled are forgotten (a
+// full bucket and no bucket are the same).
+const hopSweepEvery = time.Minute
+
+// hopNextMax bounds the guesses kept; past it they are all forgotten.
+const hopNextMax = 1 << 16
+
+// newHopBudget returns the hop budget: rate ICMP errors a second asked of
+// one router, in bursts of at most burst; nil (no limit) when rate is 0.
+func newHopBudget(rate float64, burst int) *hopBudget {
+	if rate <= 0 {
+		return nil
+	}
+	return &hopBudget{rate: rate, burst: float64(max(1, burst)),
+		buckets: map[netip.Addr]hopBucket{}, next: map[netip.Addr]netip.Addr{}}
+}
+
+// hopBurstOf is the hop budget's burst: as configured, or five seconds'
+// worth (at least one), one second less than a Linux router's, so that
+// its bucket keeps a token to spare for the jitter of the network.
+func hopBurstOf(o Options) int {
+	if o.HopRateBurst > 0 {
+		return o.HopRateBurst
+	}
+	return max(1, int(5*o.HopRateLimit))
+}
+
+// root is where a flow's chain of routers starts: its source address, or
+// the unspecified address of its family.
+func root(f *flow) netip.Addr {
+	switch {
+	case f.src.IsValid():
+		return f.src
+	case f.dst.Is4():
+		return netip.IPv4Unspecified()
+	default:
+		return netip.IPv6Unspecified()
+	}
+}
+
+// known is the responder the flow last saw at ttl; invalid when none.
+func known(f *flow, ttl int) netip.Addr {
+	if ttl <= len(f.hops) {
+		return f.hops[ttl-1]
+	}
+	return netip.Addr{}
+}
+
+// router returns the router a probe of f with this TTL is expected to
+// expire at, or an invalid address when it is not limited: the TTL is
+// unknown, or the probe reaches the destination.
+func (b *hopBudget) router(f *flow, ttl int) netip.Addr {
+	if b == nil || ttl < 1 {
+		return netip.Addr{}
+	}
+	if a := known(f, ttl); a.IsValid() {
+		if a == f.dst {
+			return netip.Addr{}
+		}
+		return a
+	}
+	prev := root(f)
+	for t := 1; t <= ttl; t++ {
+		a := known(f, t)
+		if !a.IsValid() {
+			a = b.next[prev]
+		}
+		if !a.IsValid() || a == f.dst {
+			return netip.Addr{}
+		}
+		prev = a
+	}
+	return prev
+}
+
+// allow reports whether router r has a token at now (it does not spend
+// it). An invalid r is never limited.
+func (b *hopBudget) allow(r netip.Addr, now time.Time) bool {
+	if b == nil || !r.IsValid() {
+		return true
+	}
+	if now.Sub(b.swept) >= hopSweepEvery {
+		b.sweep(now)
+	}
+	k, ok := b.buckets[r]
+	if !ok {
+		return true // a router not asked for a while has a full bucket
+	}
+	return b.refill(k, now).tokens >= 1
+}
+
+// spend takes a token of router r at now.
+func (b *hopBudget) spend(r netip.Addr, now time.Time) {
+	if b == nil || !r.IsValid() {
+		return
+	}
+	k, ok := b.buckets[r]
+	if !ok {
+		k = hopBucket{tokens: b.burst, last: now}
+	}
+	k = b.refill(k, now)
+	k.tokens--
+	b.buckets[r] = k
+}
+
+// refill returns k with the tokens earned up to now.
+func (b *hopBudget) refill(k hopBucket, now time.Time) hopBucket {
+	if d := now.Sub(k.last); d > 0 {
+		k.tokens = min(b.burst, k.tokens+d.Seconds()*b.rate)
+		k.last = now
+	}
+	return k
+}
+
+// sweep forgets the buckets that are full again by now.
+func (b *hopBudget) sweep(now time.Time) {
+	b.swept = now
+	for r, k := range b.buckets {
+		if b.refill(k, now).tokens >= b.burst {
+			delete(b.buckets, r)
+		}
+	}
+	if len(b.next) > hopNextMax {
+		clear(b.next)
+	}
+}
+
+// learn records that from answered a probe of f with this TTL: the
+// destination (probes at this TTL and beyond reach it, and are never
+// limited), or a router that sent an ICMP error (Time Exceeded or
+// Destination Unreachable), which is then also the guess one TTL beyond
+// the flow's router at the TTL before.
+func (b *hopBudget) learn(f *flow, ttl int, from netip.Addr, kind Kind) {
+	if b == nil || ttl < 1 || !from.IsValid() {
+		return
+	}
+	router := kind == KindTimeExceeded || kind == KindDestUnreachable
+	if from != f.dst && !router {
+		return
+	}
+	if ttl > len(f.hops) {
+		f.hops = append(f.hops, make([]netip.Addr, ttl-len(f.hops))...)
+	}
+	f.hops[ttl-1] = from
+	if from == f.dst {
+		f.hops = f.hops[:ttl]
+		return
+	}
+	prev := root(f)
+	if ttl > 1 {
+		prev = f.hops[ttl-2]
+	}
+	if prev.IsValid() && prev != f.dst {
+		b.next[prev] = from
+	}
+}
