@@ -182,7 +182,8 @@ func (b *hopBudget) sweep(now time.Time) {
 // destination (probes at this TTL and beyond reach it, and are never
 // limited), or a router that sent an ICMP error (Time Exceeded or
 // Destination Unreachable), which is then also the guess one TTL beyond
-// the flow's router at the TTL before.
+// the flow's router at the TTL before (and the flow's router at the TTL
+// after, the guess one TTL beyond it).
 func (b *hopBudget) learn(f *flow, ttl int, from netip.Addr, kind Kind) {
 	if b == nil || ttl < 1 || !from.IsValid() {
 		return
@@ -199,11 +200,16 @@ func (b *hopBudget) learn(f *flow, ttl int, from netip.Addr, kind Kind) {
 		f.hops = f.hops[:ttl]
 		return
 	}
+	// Replies of one round come in any order: link from to the routers
+	// the flow knows on both sides.
 	prev := root(f)
 	if ttl > 1 {
 		prev = f.hops[ttl-2]
 	}
 	if prev.IsValid() && prev != f.dst {
 		b.next[prev] = from
+	}
+	if a := known(f, ttl+1); a.IsValid() && a != f.dst {
+		b.next[from] = a
 	}
 }

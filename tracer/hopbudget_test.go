@@ -1,0 +1,252 @@
+package tracer
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func TestHopBucket(t *testing.T) {
+	var none *hopBudget
+	r := hopIP(1)
+	if !none.allow(r, t0) || newHopBudget(0, 5) != nil {
+		t.Fatal("no hop budget must never hold back")
+	}
+	b := newHopBudget(2, 3)
+	if !b.allow(netip.Addr{}, t0) {
+		t.Fatal("an unknown router must never be held back")
+	}
+	for i := 0; i < 3; i++ {
+		if !b.allow(r, t0) {
+			t.Fatalf("burst probe %d held back", i)
+		}
+		b.spend(r, t0)
+	}
+	if b.allow(r, t0) || b.allow(r, t0.Add(499*time.Millisecond)) {
+		t.Fatal("a fourth probe within 0.5s: over 2/s with a burst of 3")
+	}
+	if !b.allow(hopIP(2), t0) {
+		t.Fatal("another router's bucket was spent")
+	}
+	if !b.allow(r, t0.Add(500*time.Millisecond)) {
+		t.Fatal("the token due after 0.5s was not there")
+	}
+	b.spend(r, t0.Add(500*time.Millisecond))
+	if b.allow(r, t0.Add(999*time.Millisecond)) {
+		t.Fatal("allow must not spend, nor refill beyond the rate")
+	}
+	// An idle hour refills only up to the burst, and the sweep forgets
+	// the full bucket without changing what it allows.
+	later := t0.Add(time.Hour)
+	if !b.allow(r, later) || len(b.buckets) != 0 {
+		t.Fatalf("after an idle hour: %d buckets kept, want the full one forgotten", len(b.buckets))
+	}
+	n := 0
+	for ; b.allow(r, later); n++ {
+		b.spend(r, later)
+	}
+	if n != 3 {
+		t.Fatalf("%d probes after an idle hour, want the burst of 3", n)
+	}
+	if got := hopBurstOf(Options{HopRateLimit: 1}); got != 5 {
+		t.Errorf("default burst at 1/s: %d, want 5 (one less than a Linux router's 6)", got)
+	}
+	if got := hopBurstOf(Options{HopRateLimit: 0.1}); got != 1 {
+		t.Errorf("default burst at 0.1/s: %d, want 1", got)
+	}
+}
+
+// flowTo is an ICMP flow to dst for the keying tests.
+func flowTo(dst netip.Addr) *flow { return &flow{method: ICMP, dst: dst} }
+
+func TestHopRouterKeying(t *testing.T) {
+	b := newHopBudget(1, 5)
+	a, c := flowTo(dstA), flowTo(dstB)
+	for ttl := 1; ttl <= 4; ttl++ {
+		if r := b.router(a, ttl); r.IsValid() {
+			t.Fatalf("TTL %d limited by %v before anything answered", ttl, r)
+		}
+	}
+	// a learns r1, r2, r3 and the destination at TTL 4, in a round's
+	// replies in any order.
+	b.learn(a, 4, dstA, KindReached)
+	for _, ttl := range []int{2, 3, 1} {
+		b.learn(a, ttl, hopIP(ttl), KindTimeExceeded)
+	}
+	for ttl := 1; ttl <= 3; ttl++ {
+		if r := b.router(a, ttl); r != hopIP(ttl) {
+			t.Errorf("a TTL %d: limited by %v, want %v", ttl, r, hopIP(ttl))
+		}
+	}
+	for _, ttl := range []int{4, 5, 9} {
+		if r := b.router(a, ttl); r.IsValid() {
+			t.Errorf("a TTL %d reaches the destination but is limited by %v", ttl, r)
+		}
+	}
+	// c has seen nothing: its TTLs are guessed along a's chain; beyond
+	// the chain (a's destination is no router) nothing is limited.
+	for ttl := 1; ttl <= 3; ttl++ {
+		if r := b.router(c, ttl); r != hopIP(ttl) {
+			t.Errorf("c TTL %d: guessed %v, want %v", ttl, r, hopIP(ttl))
+		}
+	}
+	if r := b.router(c, 4); r.IsValid() {
+		t.Errorf("c TTL 4: guessed %v, want no limit (a's destination is not a router)", r)
+	}
+	// c's own answer overrides the guess, and c's path diverges after r2.
+	other := netip.MustParseAddr("198.18.99.2")
+	b.learn(c, 3, other, KindTimeExceeded)
+	if r := b.router(c, 3); r != other {
+		t.Errorf("c TTL 3: %v, want its own responder %v", r, other)
+	}
+	// A flow that knows TTL 2 but not 1 keeps its own TTL 2.
+	d := flowTo(netip.MustParseAddr("198.18.7.9"))
+	b.learn(d, 2, other, KindTimeExceeded)
+	if r := b.router(d, 2); r != other {
+		t.Errorf("d TTL 2: %v, want %v", r, other)
+	}
+	// A target that is itself a router of another path is its own
+	// destination: never limited, known or guessed.
+	e := flowTo(hopIP(1))
+	if r := b.router(e, 1); r.IsValid() {
+		t.Errorf("a probe to r1 at TTL 1 reaches its destination, but is limited by %v", r)
+	}
+	// The path got shorter: the destination now answers at TTL 2.
+	b.learn(a, 2, dstA, KindReached)
+	if r := b.router(a, 3); r.IsValid() || len(a.hops) != 2 {
+		t.Errorf("a after the destination answered at TTL 2: TTL 3 limited by %v, %d hops kept", r, len(a.hops))
+	}
+	// Only ICMP errors teach routers; a destination's answer from another
+	// address teaches nothing.
+	f := flowTo(dstA)
+	b.learn(f, 1, hopIP(6), KindReached)
+	if len(f.hops) != 0 {
+		t.Errorf("an Echo Reply from a router was learnt: %v", f.hops)
+	}
+}
+
+// kernelRouter answers like a Linux router with its default ICMP error
+// rate limit towards one source: one a second, bursts of 6.
+type kernelRouter struct {
+	tokens float64
+	last   time.Time
+	shed   int
+}
+
+func (k *kernelRouter) allow(at time.Time) bool {
+	if k.last.IsZero() {
+		k.tokens = 6
+	} else {
+		k.tokens = min(6, k.tokens+at.Sub(k.last).Seconds())
+	}
+	k.last = at
+	if k.tokens >= 1 {
+		k.tokens--
+		return true
+	}
+	k.shed++
+	return false
+}
+
+// hopRun traces `targets` destinations 4 hops away through the same three
+// routers (each rate-limited like Linux) for `span`, with the given hop
+// budget, answering every write 1ms after it was sent. It returns the
+// harness once every interval begun has been delivered, and the routers.
+func hopRun(t *testing.T, hb *hopBudget, targets int, span time.Duration) (*harness, map[int]*kernelRouter) {
+	t.Helper()
+	h := newHarness()
+	h.c.hops = hb
+	routers := map[int]*kernelRouter{1: {}, 2: {}, 3: {}}
+	s := Schedule{Interval: 2 * time.Second, Rounds: 4, MaxHops: 8, Timeout: time.Second}
+	var ts []*Target
+	for i := 0; i < targets; i++ {
+		s.Offset = time.Duration(i) * s.Interval / time.Duration(targets)
+		ts = append(ts, h.addTarget(s, netip.AddrFrom4([4]byte{198, 18, 7, byte(10 + i)})))
+	}
+	done := 0
+	for d := time.Duration(0); d <= span+4*time.Second; d += 10 * time.Millisecond {
+		if d == span {
+			for _, tg := range ts {
+				tg.removed = true // no new intervals; those running finish
+			}
+		}
+		h.at(d)
+		for _, w := range h.fc.writes[done:] {
+			rx := w.at.Add(time.Millisecond)
+			if k := routers[w.ttl]; k != nil && !k.allow(rx) {
+				continue
+			}
+			h.answer(w, 4, rx)
+		}
+		done = len(h.fc.writes)
+		h.drain()
+	}
+	return h, routers
+}
+
+// hopLoss is the share of the delivered probes at TTLs 1..3 without reply,
+// and how many probes at TTL 4 (the destination) were delivered.
+func hopLoss(h *harness) (loss float64, sent, dest int) {
+	lost := 0
+	for _, r := range h.results {
+		for _, p := range r.Probes {
+			switch {
+			case p.TTL == 4:
+				dest++
+			case p.TTL < 4:
+				sent++
+				if p.Kind == KindNone {
+					lost++
+				}
+			}
+		}
+	}
+	return float64(lost) / float64(max(1, sent)), sent, dest
+}
+
+// With 20 targets through the same three routers (160 probes a second at
+// each, against a limit of one answer a second), the hop budget asks each
+// router no more than it answers: every probe sent to them is answered,
+// what was held back is counted and absent from the results, and the
+// destination's probes all go out. Without it (the control), the routers
+// shed nearly every answer.
+func TestHopBudgetSamplesSharedHops(t *testing.T) {
+	const targets, span = 20, 30 * time.Second
+	h, routers := hopRun(t, newHopBudget(1, 5), targets, span)
+	loss, sent, dest := hopLoss(h)
+	skipped := int(h.st.hopSkipped.Load())
+	t.Logf("with the budget: %d probes at the routers, loss %.3f, %d skipped, %d at the destination", sent, loss, skipped, dest)
+	for ttl, k := range routers {
+		if k.shed > 0 {
+			t.Errorf("router at TTL %d shed %d answers under the hop budget", ttl, k.shed)
+		}
+	}
+	if loss != 0 {
+		t.Errorf("loss %.3f at the shared routers under the hop budget, want 0", loss)
+	}
+	// Each router: at most its burst plus one a second, plus the first
+	// target's probes sent before any router was known.
+	if limit := 3 * (5 + int(span.Seconds()) + 4 + 1); sent > limit || sent < 3*int(span.Seconds()) {
+		t.Errorf("%d probes at the routers in %v, want about one a second each (at most %d)", sent, span, limit)
+	}
+	if want := 4 * len(h.results); dest != want || len(h.results) < targets*int(span/(2*time.Second))-targets {
+		t.Errorf("%d probes at the destination's TTL in %d results, want all %d (never held back)", dest, len(h.results), want)
+	}
+	// What was held back is not in the results: they hold only what was
+	// written, which the sent counter counts.
+	if writes := len(h.fc.writes); sent+dest > writes || int(h.st.sent.Load()) != writes {
+		t.Errorf("%d probes at TTLs 1-4 in the results, %d written, %d counted sent", sent+dest, writes, h.st.sent.Load())
+	}
+	if skipped < len(h.results)*4*3/2 {
+		t.Errorf("%d skipped: want most of the routers' %d probes held back", skipped, len(h.results)*4*3)
+	}
+
+	// The control: the same network without the budget.
+	h, routers = hopRun(t, nil, targets, span)
+	loss, sent, _ = hopLoss(h)
+	t.Logf("without: %d probes at the routers, loss %.3f, router at TTL 1 shed %d", sent, loss, routers[1].shed)
+	if loss < 0.5 || h.st.hopSkipped.Load() != 0 {
+		t.Errorf("control: loss %.3f, %d skipped; want the routers to shed most answers and nothing skipped", loss, h.st.hopSkipped.Load())
+	}
+}
+
