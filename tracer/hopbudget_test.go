@@ -249,4 +249,3 @@ func TestHopBudgetSamplesSharedHops(t *testing.T) {
 		t.Errorf("control: loss %.3f, %d skipped; want the routers to shed most answers and nothing skipped", loss, h.st.hopSkipped.Load())
 	}
 }
-
