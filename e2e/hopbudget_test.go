@@ -13,7 +13,7 @@ import (
 // by traceroute_last_run_timestamp_seconds), the loss reported at hops
 // 1..4, the routers every target shares or splits over the balancer.
 type hopLoss struct {
-	seen map[string]float64 // target -> last interval counted
+	seen map[string]float64  // target -> last interval counted
 	sum  map[bool][4]float64 // by family (v6), per hop
 	n    map[bool][4]int     // intervals in which the hop had probes
 	all  map[bool]int        // intervals counted

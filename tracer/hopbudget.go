@@ -1,6 +1,8 @@
 package tracer
 
 import (
+	"math"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 )
@@ -15,8 +17,9 @@ import (
 // replies, which would read as loss at that hop.
 //
 // So every router gets a token bucket: a probe whose TTL is expected to
-// expire at a router whose bucket is empty is not sent; it is skipped and
-// counted (Stats.HopProbesSkipped). It is not in the interval's Probes, so
+// expire at a router whose bucket is empty (or, while more probes ask for
+// the router than its rate, that loses the draw for its token) is not
+// sent; it is skipped and counted (Stats.HopProbesSkipped). It is not in the interval's Probes, so
 // it is neither sent nor lost, and the path evidence sees a wildcard. The
 // router's statistics come from the probes that went out: across the
 // targets that share it, it is sampled instead of hammered.
@@ -33,10 +36,11 @@ import (
 // beyond the one where the destination answered the flow is never held
 // back, so the hop count and the destination's loss and RTT are exact.
 
-// hopBucket is one router's token bucket.
+// hopBucket is one router's token bucket, and the rate at which probes
+// ask for it (decaying over hopDemandWindow).
 type hopBucket struct {
-	tokens float64
-	last   time.Time
+	tokens, demand float64
+	last           time.Time
 }
 
 // hopBudget holds the routers' buckets and what the flows learnt of the
@@ -45,15 +49,22 @@ type hopBucket struct {
 type hopBudget struct {
 	rate, burst float64
 	buckets     map[netip.Addr]hopBucket
+	// rnd returns a number in [0, 1): which probes get a router's tokens
+	// (nil: the first that comes, for tests).
+	rnd func() float64
 	// next maps a router (or a flow's root, for TTL 1) to the router most
 	// recently seen one TTL beyond it.
 	next  map[netip.Addr]netip.Addr
 	swept time.Time
 }
 
-// hopSweepEvery is how often buckets that have refilled are forgotten (a
-// full bucket and no bucket are the same).
+// hopSweepEvery is how often buckets that have refilled and were not
+// asked for a while are forgotten.
 const hopSweepEvery = time.Minute
+
+// hopDemandWindow is the time constant over which a router's demand (the
+// probes a second that would expire at it) is averaged.
+const hopDemandWindow = 10 * time.Second
 
 // hopNextMax bounds the guesses kept; past it they are all forgotten.
 const hopNextMax = 1 << 16
@@ -64,7 +75,7 @@ func newHopBudget(rate float64, burst int) *hopBudget {
 	if rate <= 0 {
 		return nil
 	}
-	return &hopBudget{rate: rate, burst: float64(max(1, burst)),
+	return &hopBudget{rate: rate, burst: float64(max(1, burst)), rnd: rand.Float64,
 		buckets: map[netip.Addr]hopBucket{}, next: map[netip.Addr]netip.Addr{}}
 }
 
@@ -126,8 +137,13 @@ func (b *hopBudget) router(f *flow, ttl int) netip.Addr {
 	return prev
 }
 
-// allow reports whether router r has a token at now (it does not spend
-// it). An invalid r is never limited.
+// allow decides whether a probe that would expire at router r may go at
+// now (it does not spend the token: see spend). An invalid r is never
+// limited. When more probes ask for r than its rate, each is let through
+// with the chance rate/demand while r has a token, so that the samples
+// are spread evenly over the targets that share r: rounds recur with
+// fixed periods, and a token taken by whichever probe comes first would
+// go to the same few targets for long stretches.
 func (b *hopBudget) allow(r netip.Addr, now time.Time) bool {
 	if b == nil || !r.IsValid() {
 		return true
@@ -137,12 +153,18 @@ func (b *hopBudget) allow(r netip.Addr, now time.Time) bool {
 	}
 	k, ok := b.buckets[r]
 	if !ok {
-		return true // a router not asked for a while has a full bucket
+		k = hopBucket{tokens: b.burst, last: now}
 	}
-	return b.refill(k, now).tokens >= 1
+	k = b.refill(k, now)
+	k.demand += 1 / hopDemandWindow.Seconds()
+	b.buckets[r] = k
+	if k.tokens < 1 {
+		return false
+	}
+	return k.demand <= b.rate || b.rnd == nil || b.rnd() < b.rate/k.demand
 }
 
-// spend takes a token of router r at now.
+// spend takes a token of router r at now, after allow let its probe go.
 func (b *hopBudget) spend(r netip.Addr, now time.Time) {
 	if b == nil || !r.IsValid() {
 		return
@@ -156,20 +178,24 @@ func (b *hopBudget) spend(r netip.Addr, now time.Time) {
 	b.buckets[r] = k
 }
 
-// refill returns k with the tokens earned up to now.
+// refill returns k with the tokens earned up to now, and its demand
+// decayed to now.
 func (b *hopBudget) refill(k hopBucket, now time.Time) hopBucket {
 	if d := now.Sub(k.last); d > 0 {
 		k.tokens = min(b.burst, k.tokens+d.Seconds()*b.rate)
+		k.demand *= math.Exp(-d.Seconds() / hopDemandWindow.Seconds())
 		k.last = now
 	}
 	return k
 }
 
-// sweep forgets the buckets that are full again by now.
+// sweep forgets the buckets that are full again by now and not asked for
+// in the last hopSweepEvery (a forgotten one is as good as full, its
+// demand about 0).
 func (b *hopBudget) sweep(now time.Time) {
 	b.swept = now
 	for r, k := range b.buckets {
-		if b.refill(k, now).tokens >= b.burst {
+		if now.Sub(k.last) >= hopSweepEvery && b.refill(k, now).tokens >= b.burst {
 			delete(b.buckets, r)
 		}
 	}

@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -36,10 +37,10 @@ func TestHopBucket(t *testing.T) {
 		t.Fatal("allow must not spend, nor refill beyond the rate")
 	}
 	// An idle hour refills only up to the burst, and the sweep forgets
-	// the full bucket without changing what it allows.
+	// the full buckets without changing what they allow.
 	later := t0.Add(time.Hour)
-	if !b.allow(r, later) || len(b.buckets) != 0 {
-		t.Fatalf("after an idle hour: %d buckets kept, want the full one forgotten", len(b.buckets))
+	if !b.allow(hopIP(3), later) || len(b.buckets) != 1 {
+		t.Fatalf("after an idle hour: %d buckets kept, want the full ones forgotten", len(b.buckets))
 	}
 	n := 0
 	for ; b.allow(r, later); n++ {
@@ -150,9 +151,13 @@ func (k *kernelRouter) allow(at time.Time) bool {
 
 // hopRun traces `targets` destinations 4 hops away through the same three
 // routers (each rate-limited like Linux) for `span`, with the given hop
-// budget, answering every write 1ms after it was sent. It returns the
+// budget (its draw seeded, or none if rnd is nil), answering every write
+// 1ms after it was sent. It returns the
 // harness once every interval begun has been delivered, and the routers.
 func hopRun(t *testing.T, hb *hopBudget, targets int, span time.Duration) (*harness, map[int]*kernelRouter) {
+	if hb != nil && hb.rnd != nil {
+		hb.rnd = rand.New(rand.NewPCG(1, 2)).Float64 // the same draws every run
+	}
 	t.Helper()
 	h := newHarness()
 	h.c.hops = hb
@@ -241,11 +246,48 @@ func TestHopBudgetSamplesSharedHops(t *testing.T) {
 		t.Errorf("%d skipped: want most of the routers' %d probes held back", skipped, len(h.results)*4*3)
 	}
 
+	// The samples are spread over the targets: each had probes at every
+	// router. (Rounds recur every 0.5s: without the draw, the token that
+	// comes back every second went to the same few targets.)
+	// About 30 draws over 20 targets: 16 distinct expected.
+	if got := sampled(h); got < targets*2/3 {
+		t.Errorf("%d of %d targets had probes at r1, want about 16", got, targets)
+	}
+
 	// The control: the same network without the budget.
 	h, routers = hopRun(t, nil, targets, span)
 	loss, sent, _ = hopLoss(h)
 	t.Logf("without: %d probes at the routers, loss %.3f, router at TTL 1 shed %d", sent, loss, routers[1].shed)
 	if loss < 0.5 || h.st.hopSkipped.Load() != 0 {
 		t.Errorf("control: loss %.3f, %d skipped; want the routers to shed most answers and nothing skipped", loss, h.st.hopSkipped.Load())
+	}
+}
+
+// sampled counts the targets that had a probe at TTL 1 answered.
+func sampled(h *harness) int {
+	dsts := map[netip.Addr]bool{}
+	for _, r := range h.results {
+		for _, p := range r.Probes {
+			if p.TTL == 1 && p.Kind != KindNone {
+				dsts[r.Dst] = true
+			}
+		}
+	}
+	return len(dsts)
+}
+
+// Without the draw (every probe takes a token when there is one), the
+// token goes to whichever target's round comes first after it refills:
+// with rounds on a fixed grid, the same few. The draw's control.
+func TestHopBudgetWithoutDrawSamplesFewTargets(t *testing.T) {
+	hb := newHopBudget(1, 5)
+	hb.rnd = nil
+	h, _ := hopRun(t, hb, 20, 30*time.Second)
+	// With the draw off, rnd is never called while demand exceeds the
+	// rate only if every probe that finds a token takes it.
+	if got := sampled(h); got > 8 {
+		t.Errorf("without the draw %d of 20 targets sampled at r1: the draw's test cannot fail", got)
+	} else {
+		t.Logf("without the draw: %d of 20 targets sampled at r1", got)
 	}
 }
