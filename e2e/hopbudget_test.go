@@ -17,10 +17,13 @@ type hopLoss struct {
 	sum  map[bool][4]float64 // by family (v6), per hop
 	n    map[bool][4]int     // intervals in which the hop had probes
 	all  map[bool]int        // intervals counted
+	// first holds the targets that had probes at hop 1 in some interval.
+	first map[string]bool
 }
 
 func newHopLoss() *hopLoss {
-	return &hopLoss{seen: map[string]float64{}, sum: map[bool][4]float64{}, n: map[bool][4]int{}, all: map[bool]int{}}
+	return &hopLoss{seen: map[string]float64{}, sum: map[bool][4]float64{}, n: map[bool][4]int{}, all: map[bool]int{},
+		first: map[string]bool{}}
 }
 
 // add counts tg's last interval in m, if it is a new one.
@@ -36,6 +39,7 @@ func (l *hopLoss) add(m metrics, tg target) {
 		if v, ok := m.get("traceroute_hop_loss_ratio", hop(tg.name, strconv.Itoa(h))); ok {
 			sum[h-1] += v
 			n[h-1]++
+			l.first[tg.name] = l.first[tg.name] || h == 1
 		}
 	}
 	l.sum[tg.v6], l.n[tg.v6] = sum, n
@@ -68,6 +72,7 @@ func (l *hopLoss) String() string {
 		}
 		b.WriteString(" ")
 	}
+	fmt.Fprintf(&b, "%d targets sampled at hop 1", len(l.first))
 	return b.String()
 }
 
@@ -111,6 +116,12 @@ func TestHopBudgetSharedFirstHops(t *testing.T) {
 				t.Errorf("with the hop budget, %s hop %d: mean loss %.3f over %d intervals with probes, want about 0", ipv(v6), h, loss, n)
 			}
 		}
+	}
+
+	// The samples are spread over the targets (about 15 a family drawn
+	// from 16 or 8 targets).
+	if len(with.first) < len(targets)/3 {
+		t.Errorf("only %d of %d targets had probes at hop 1 in 15 s", len(with.first), len(targets))
 	}
 
 	// The control: no hop budget.

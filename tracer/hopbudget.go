@@ -27,14 +27,16 @@ import (
 // The router a probe will reach is the one that answered the flow at that
 // TTL before (in an earlier round or interval). When the flow has not
 // seen one there yet, it is guessed along the chain of routers the flow
-// knows: the router most recently seen by any flow one TTL beyond the
-// flow's router at the TTL before (for TTL 1, the first router seen from
-// the same source). A shared first hop is thus limited from the first
-// round of every target but the first. A wrong guess only delays the
-// flow's first probe at that TTL; its reply then corrects it. A TTL with
-// neither is not limited, and neither is the destination: a TTL at or
-// beyond the one where the destination answered the flow is never held
-// back, so the hop count and the destination's loss and RTT are exact.
+// knows: the routers seen by any flow one TTL beyond the flow's router at
+// the TTL before (for TTL 1, beyond the same source), up to hopFanout of
+// them (the branches of a load balancer), all charged. A shared first hop
+// is thus limited from the first round of every target but the first,
+// and a guess never asks a router for more than its rate. A guess only
+// delays the flow's first probe at that TTL; its reply then tells the
+// router. A TTL with neither is not limited, and neither is the
+// destination: a TTL at or beyond the one where the destination answered
+// the flow is never held back, so the hop count and the destination's
+// loss and RTT are exact.
 
 // hopBucket is one router's token bucket, and the rate at which probes
 // ask for it (decaying over hopDemandWindow).
@@ -52,9 +54,9 @@ type hopBudget struct {
 	// rnd returns a number in [0, 1): which probes get a router's tokens
 	// (nil: the first that comes, for tests).
 	rnd func() float64
-	// next maps a router (or a flow's root, for TTL 1) to the router most
-	// recently seen one TTL beyond it.
-	next  map[netip.Addr]netip.Addr
+	// next maps a router (or a flow's root, for TTL 1) to the routers
+	// most recently seen one TTL beyond it.
+	next  map[netip.Addr]hopNext
 	swept time.Time
 }
 
@@ -76,7 +78,7 @@ func newHopBudget(rate float64, burst int) *hopBudget {
 		return nil
 	}
 	return &hopBudget{rate: rate, burst: float64(max(1, burst)), rnd: rand.Float64,
-		buckets: map[netip.Addr]hopBucket{}, next: map[netip.Addr]netip.Addr{}}
+		buckets: map[netip.Addr]hopBucket{}, next: map[netip.Addr]hopNext{}}
 }
 
 // hopBurstOf is the hop budget's burst: as configured, or five seconds'
@@ -110,72 +112,93 @@ func known(f *flow, ttl int) netip.Addr {
 	return netip.Addr{}
 }
 
-// router returns the router a probe of f with this TTL is expected to
-// expire at, or an invalid address when it is not limited: the TTL is
-// unknown, or the probe reaches the destination.
-func (b *hopBudget) router(f *flow, ttl int) netip.Addr {
+// routers returns the routers a probe of f with this TTL is expected to
+// expire at: the one the flow saw answer there, or else every candidate
+// along the chain of routers other flows saw beyond the flow's known
+// ones (a load balancer's branches are all charged, so a wrong guess
+// never asks one of them for more than its rate). The set is empty when
+// the probe is not limited: the TTL is unknown, or it reaches the
+// destination.
+func (b *hopBudget) routers(f *flow, ttl int) hopSet {
+	var cur hopSet
 	if b == nil || ttl < 1 {
-		return netip.Addr{}
+		return cur
 	}
 	if a := known(f, ttl); a.IsValid() {
-		if a == f.dst {
-			return netip.Addr{}
+		if a != f.dst {
+			cur.add(a)
 		}
-		return a
+		return cur
 	}
-	prev := root(f)
+	cur.add(root(f))
 	for t := 1; t <= ttl; t++ {
-		a := known(f, t)
-		if !a.IsValid() {
-			a = b.next[prev]
+		var nxt hopSet
+		if a := known(f, t); a.IsValid() {
+			nxt.add(a)
+		} else {
+			for _, p := range cur.list() {
+				x := b.next[p]
+				for _, a := range x {
+					nxt.add(a)
+				}
+			}
 		}
-		if !a.IsValid() || a == f.dst {
-			return netip.Addr{}
+		if nxt.n == 0 || nxt.has(f.dst) {
+			return hopSet{}
 		}
-		prev = a
+		cur = nxt
 	}
-	return prev
+	return cur
 }
 
-// allow decides whether a probe that would expire at router r may go at
-// now (it does not spend the token: see spend). An invalid r is never
-// limited. When more probes ask for r than its rate, each is let through
-// with the chance rate/demand while r has a token, so that the samples
-// are spread evenly over the targets that share r: rounds recur with
-// fixed periods, and a token taken by whichever probe comes first would
-// go to the same few targets for long stretches.
-func (b *hopBudget) allow(r netip.Addr, now time.Time) bool {
-	if b == nil || !r.IsValid() {
+// allow decides whether a probe that would expire at the routers rs may
+// go at now (it spends no token: see spend); every one of them must have
+// a token. An empty set is never limited. When more probes ask for a
+// router than its rate, each is let through with the chance rate/demand
+// while it has a token, so that the samples are spread evenly over the
+// targets that share it: rounds recur with fixed periods, and a token
+// taken by whichever probe comes first would go to the same few targets
+// for long stretches.
+func (b *hopBudget) allow(rs *hopSet, now time.Time) bool {
+	if b == nil || rs.n == 0 {
 		return true
 	}
 	if now.Sub(b.swept) >= hopSweepEvery {
 		b.sweep(now)
 	}
-	k, ok := b.buckets[r]
-	if !ok {
-		k = hopBucket{tokens: b.burst, last: now}
+	ok, demand := true, 0.0
+	for _, r := range rs.list() {
+		k, found := b.buckets[r]
+		if !found {
+			k = hopBucket{tokens: b.burst, last: now}
+		}
+		k = b.refill(k, now)
+		k.demand += 1 / hopDemandWindow.Seconds()
+		b.buckets[r] = k
+		ok = ok && k.tokens >= 1
+		demand = max(demand, k.demand)
 	}
-	k = b.refill(k, now)
-	k.demand += 1 / hopDemandWindow.Seconds()
-	b.buckets[r] = k
-	if k.tokens < 1 {
+	if !ok {
 		return false
 	}
-	return k.demand <= b.rate || b.rnd == nil || b.rnd() < b.rate/k.demand
+	return demand <= b.rate || b.rnd == nil || b.rnd() < b.rate/demand
 }
 
-// spend takes a token of router r at now, after allow let its probe go.
-func (b *hopBudget) spend(r netip.Addr, now time.Time) {
-	if b == nil || !r.IsValid() {
+// spend takes a token of every router of rs at now, after allow let
+// its probe go.
+func (b *hopBudget) spend(rs *hopSet, now time.Time) {
+	if b == nil {
 		return
 	}
-	k, ok := b.buckets[r]
-	if !ok {
-		k = hopBucket{tokens: b.burst, last: now}
+	for _, r := range rs.list() {
+		k, ok := b.buckets[r]
+		if !ok {
+			k = hopBucket{tokens: b.burst, last: now}
+		}
+		k = b.refill(k, now)
+		k.tokens--
+		b.buckets[r] = k
 	}
-	k = b.refill(k, now)
-	k.tokens--
-	b.buckets[r] = k
 }
 
 // refill returns k with the tokens earned up to now, and its demand
@@ -233,9 +256,19 @@ func (b *hopBudget) learn(f *flow, ttl int, from netip.Addr, kind Kind) {
 		prev = f.hops[ttl-2]
 	}
 	if prev.IsValid() && prev != f.dst {
-		b.next[prev] = from
+		b.link(prev, from)
 	}
 	if a := known(f, ttl+1); a.IsValid() && a != f.dst {
-		b.next[from] = a
+		b.link(from, a)
 	}
+}
+
+// link records that router b was seen one TTL beyond a.
+func (b *hopBudget) link(a, r netip.Addr) {
+	x := b.next[a]
+	if x[0] == r {
+		return
+	}
+	x.push(r)
+	b.next[a] = x
 }

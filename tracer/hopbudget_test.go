@@ -1,20 +1,30 @@
 package tracer
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
 )
 
+// set is a hop set of the given routers.
+func set(rs ...netip.Addr) *hopSet {
+	var s hopSet
+	for _, r := range rs {
+		s.add(r)
+	}
+	return &s
+}
+
 func TestHopBucket(t *testing.T) {
 	var none *hopBudget
-	r := hopIP(1)
+	r := set(hopIP(1))
 	if !none.allow(r, t0) || newHopBudget(0, 5) != nil {
 		t.Fatal("no hop budget must never hold back")
 	}
 	b := newHopBudget(2, 3)
-	if !b.allow(netip.Addr{}, t0) {
+	if !b.allow(set(), t0) {
 		t.Fatal("an unknown router must never be held back")
 	}
 	for i := 0; i < 3; i++ {
@@ -26,8 +36,19 @@ func TestHopBucket(t *testing.T) {
 	if b.allow(r, t0) || b.allow(r, t0.Add(499*time.Millisecond)) {
 		t.Fatal("a fourth probe within 0.5s: over 2/s with a burst of 3")
 	}
-	if !b.allow(hopIP(2), t0) {
+	if !b.allow(set(hopIP(2)), t0) {
 		t.Fatal("another router's bucket was spent")
+	}
+	// A probe charged to two routers needs a token of each, and spends both.
+	if b.allow(set(hopIP(2), hopIP(1)), t0) {
+		t.Fatal("a probe charged to an empty bucket went")
+	}
+	both := set(hopIP(2), hopIP(4))
+	for i := 0; i < 3; i++ {
+		b.spend(both, t0)
+	}
+	if b.allow(set(hopIP(4)), t0) || b.allow(set(hopIP(2)), t0) || !b.allow(set(hopIP(5)), t0) {
+		t.Fatal("spending a set three times did not empty both buckets of 3, and only them")
 	}
 	if !b.allow(r, t0.Add(500*time.Millisecond)) {
 		t.Fatal("the token due after 0.5s was not there")
@@ -39,7 +60,7 @@ func TestHopBucket(t *testing.T) {
 	// An idle hour refills only up to the burst, and the sweep forgets
 	// the full buckets without changing what they allow.
 	later := t0.Add(time.Hour)
-	if !b.allow(hopIP(3), later) || len(b.buckets) != 1 {
+	if !b.allow(set(hopIP(3)), later) || len(b.buckets) != 1 {
 		t.Fatalf("after an idle hour: %d buckets kept, want the full ones forgotten", len(b.buckets))
 	}
 	n := 0
@@ -60,13 +81,23 @@ func TestHopBucket(t *testing.T) {
 // flowTo is an ICMP flow to dst for the keying tests.
 func flowTo(dst netip.Addr) *flow { return &flow{method: ICMP, dst: dst} }
 
+// routersOf lists the routers a probe of f at ttl is charged to.
+func routersOf(b *hopBudget, f *flow, ttl int) string {
+	s := b.routers(f, ttl)
+	return fmt.Sprint(s.list())
+}
+
 func TestHopRouterKeying(t *testing.T) {
 	b := newHopBudget(1, 5)
 	a, c := flowTo(dstA), flowTo(dstB)
-	for ttl := 1; ttl <= 4; ttl++ {
-		if r := b.router(a, ttl); r.IsValid() {
-			t.Fatalf("TTL %d limited by %v before anything answered", ttl, r)
+	check := func(who string, f *flow, ttl int, want ...netip.Addr) {
+		t.Helper()
+		if got := routersOf(b, f, ttl); got != fmt.Sprint(want) {
+			t.Errorf("%s TTL %d: charged to %s, want %v", who, ttl, got, want)
 		}
+	}
+	for ttl := 1; ttl <= 4; ttl++ {
+		check("a before any answer", a, ttl)
 	}
 	// a learns r1, r2, r3 and the destination at TTL 4, in a round's
 	// replies in any order.
@@ -75,47 +106,39 @@ func TestHopRouterKeying(t *testing.T) {
 		b.learn(a, ttl, hopIP(ttl), KindTimeExceeded)
 	}
 	for ttl := 1; ttl <= 3; ttl++ {
-		if r := b.router(a, ttl); r != hopIP(ttl) {
-			t.Errorf("a TTL %d: limited by %v, want %v", ttl, r, hopIP(ttl))
-		}
+		check("a", a, ttl, hopIP(ttl))
 	}
 	for _, ttl := range []int{4, 5, 9} {
-		if r := b.router(a, ttl); r.IsValid() {
-			t.Errorf("a TTL %d reaches the destination but is limited by %v", ttl, r)
-		}
+		check("a (the destination)", a, ttl)
 	}
 	// c has seen nothing: its TTLs are guessed along a's chain; beyond
 	// the chain (a's destination is no router) nothing is limited.
 	for ttl := 1; ttl <= 3; ttl++ {
-		if r := b.router(c, ttl); r != hopIP(ttl) {
-			t.Errorf("c TTL %d: guessed %v, want %v", ttl, r, hopIP(ttl))
-		}
+		check("c guessed", c, ttl, hopIP(ttl))
 	}
-	if r := b.router(c, 4); r.IsValid() {
-		t.Errorf("c TTL 4: guessed %v, want no limit (a's destination is not a router)", r)
-	}
-	// c's own answer overrides the guess, and c's path diverges after r2.
+	check("c guessed", c, 4)
+	// c's own answer overrides the guess: its path branches after r2.
 	other := netip.MustParseAddr("198.18.99.2")
+	b.learn(c, 2, hopIP(2), KindTimeExceeded)
 	b.learn(c, 3, other, KindTimeExceeded)
-	if r := b.router(c, 3); r != other {
-		t.Errorf("c TTL 3: %v, want its own responder %v", r, other)
-	}
+	check("c", c, 3, other)
+	// A new flow is charged to both branches after r2, the latest first,
+	// and to what follows either.
+	g := flowTo(netip.MustParseAddr("198.18.7.20"))
+	check("g guessed", g, 3, other, hopIP(3))
+	b.learn(c, 4, hopIP(5), KindTimeExceeded)
+	check("g guessed", g, 4, hopIP(5))
 	// A flow that knows TTL 2 but not 1 keeps its own TTL 2.
 	d := flowTo(netip.MustParseAddr("198.18.7.9"))
 	b.learn(d, 2, other, KindTimeExceeded)
-	if r := b.router(d, 2); r != other {
-		t.Errorf("d TTL 2: %v, want %v", r, other)
-	}
+	check("d", d, 2, other)
 	// A target that is itself a router of another path is its own
 	// destination: never limited, known or guessed.
-	e := flowTo(hopIP(1))
-	if r := b.router(e, 1); r.IsValid() {
-		t.Errorf("a probe to r1 at TTL 1 reaches its destination, but is limited by %v", r)
-	}
+	check("a probe to r1", flowTo(hopIP(1)), 1)
 	// The path got shorter: the destination now answers at TTL 2.
 	b.learn(a, 2, dstA, KindReached)
-	if r := b.router(a, 3); r.IsValid() || len(a.hops) != 2 {
-		t.Errorf("a after the destination answered at TTL 2: TTL 3 limited by %v, %d hops kept", r, len(a.hops))
+	if check("a after it got shorter", a, 3); len(a.hops) != 2 {
+		t.Errorf("a after the destination answered at TTL 2: %d hops kept, want 2", len(a.hops))
 	}
 	// Only ICMP errors teach routers; a destination's answer from another
 	// address teaches nothing.
@@ -123,6 +146,14 @@ func TestHopRouterKeying(t *testing.T) {
 	b.learn(f, 1, hopIP(6), KindReached)
 	if len(f.hops) != 0 {
 		t.Errorf("an Echo Reply from a router was learnt: %v", f.hops)
+	}
+	// A router's branches are kept up to hopFanout, the latest first.
+	for i := 0; i < hopFanout+2; i++ {
+		b.link(hopIP(9), netip.AddrFrom4([4]byte{198, 18, 100, byte(i)}))
+	}
+	b.link(hopIP(9), netip.AddrFrom4([4]byte{198, 18, 100, 3}))
+	if x := b.next[hopIP(9)]; x[0] != netip.AddrFrom4([4]byte{198, 18, 100, 3}) || x[1] != netip.AddrFrom4([4]byte{198, 18, 100, 5}) || x[hopFanout-1] != netip.AddrFrom4([4]byte{198, 18, 100, 2}) {
+		t.Errorf("branches after r9: %v, want .3 .5 .4 .2", x)
 	}
 }
 
@@ -149,19 +180,21 @@ func (k *kernelRouter) allow(at time.Time) bool {
 	return false
 }
 
-// hopRun traces `targets` destinations 4 hops away through the same three
-// routers (each rate-limited like Linux) for `span`, with the given hop
+// hopRun traces `targets` destinations 4 hops away for `span` through
+// r1, then r2 (even targets) or r2' (odd: the two branches of a load
+// balancer), then r3, each rate-limited like Linux, with the given hop
 // budget (its draw seeded, or none if rnd is nil), answering every write
-// 1ms after it was sent. It returns the
-// harness once every interval begun has been delivered, and the routers.
-func hopRun(t *testing.T, hb *hopBudget, targets int, span time.Duration) (*harness, map[int]*kernelRouter) {
+// 1ms after it was sent. It returns the harness once every interval begun
+// has been delivered, and the routers by address.
+func hopRun(t *testing.T, hb *hopBudget, targets int, span time.Duration) (*harness, map[netip.Addr]*kernelRouter) {
+	t.Helper()
 	if hb != nil && hb.rnd != nil {
 		hb.rnd = rand.New(rand.NewPCG(1, 2)).Float64 // the same draws every run
 	}
-	t.Helper()
 	h := newHarness()
 	h.c.hops = hb
-	routers := map[int]*kernelRouter{1: {}, 2: {}, 3: {}}
+	branch := netip.MustParseAddr("198.18.20.2")
+	routers := map[netip.Addr]*kernelRouter{hopIP(1): {}, hopIP(2): {}, branch: {}, hopIP(3): {}}
 	s := Schedule{Interval: 2 * time.Second, Rounds: 4, MaxHops: 8, Timeout: time.Second}
 	var ts []*Target
 	for i := 0; i < targets; i++ {
@@ -178,10 +211,17 @@ func hopRun(t *testing.T, hb *hopBudget, targets int, span time.Duration) (*harn
 		h.at(d)
 		for _, w := range h.fc.writes[done:] {
 			rx := w.at.Add(time.Millisecond)
-			if k := routers[w.ttl]; k != nil && !k.allow(rx) {
+			if w.ttl >= 4 {
+				h.answer(w, 4, rx)
 				continue
 			}
-			h.answer(w, 4, rx)
+			from := hopIP(w.ttl)
+			if w.ttl == 2 && w.dst.As4()[3]%2 == 1 {
+				from = branch
+			}
+			if routers[from].allow(rx) {
+				h.c.reply(h.now, rx, Reply{Kind: KindTimeExceeded, Proto: protoICMP4, Dst: w.dst, ID: w.id, Seq: w.seq}, from, 64-w.ttl)
+			}
 		}
 		done = len(h.fc.writes)
 		h.drain()
@@ -221,17 +261,17 @@ func TestHopBudgetSamplesSharedHops(t *testing.T) {
 	loss, sent, dest := hopLoss(h)
 	skipped := int(h.st.hopSkipped.Load())
 	t.Logf("with the budget: %d probes at the routers, loss %.3f, %d skipped, %d at the destination", sent, loss, skipped, dest)
-	for ttl, k := range routers {
+	for r, k := range routers {
 		if k.shed > 0 {
-			t.Errorf("router at TTL %d shed %d answers under the hop budget", ttl, k.shed)
+			t.Errorf("router %v shed %d answers under the hop budget", r, k.shed)
 		}
 	}
 	if loss != 0 {
 		t.Errorf("loss %.3f at the shared routers under the hop budget, want 0", loss)
 	}
-	// Each router: at most its burst plus one a second, plus the first
-	// target's probes sent before any router was known.
-	if limit := 3 * (5 + int(span.Seconds()) + 4 + 1); sent > limit || sent < 3*int(span.Seconds()) {
+	// Each of 4 routers: at most its burst plus one a second, plus the
+	// first target's probes sent before any router was known.
+	if limit := 4 * (5 + int(span.Seconds()) + 4 + 1); sent > limit || sent < 3*int(span.Seconds()) {
 		t.Errorf("%d probes at the routers in %v, want about one a second each (at most %d)", sent, span, limit)
 	}
 	if want := 4 * len(h.results); dest != want || len(h.results) < targets*int(span/(2*time.Second))-targets {
@@ -257,7 +297,7 @@ func TestHopBudgetSamplesSharedHops(t *testing.T) {
 	// The control: the same network without the budget.
 	h, routers = hopRun(t, nil, targets, span)
 	loss, sent, _ = hopLoss(h)
-	t.Logf("without: %d probes at the routers, loss %.3f, router at TTL 1 shed %d", sent, loss, routers[1].shed)
+	t.Logf("without: %d probes at the routers, loss %.3f, r1 shed %d", sent, loss, routers[hopIP(1)].shed)
 	if loss < 0.5 || h.st.hopSkipped.Load() != 0 {
 		t.Errorf("control: loss %.3f, %d skipped; want the routers to shed most answers and nothing skipped", loss, h.st.hopSkipped.Load())
 	}
