@@ -331,3 +331,31 @@ func TestHopBudgetWithoutDrawSamplesFewTargets(t *testing.T) {
 		t.Logf("without the draw: %d of 20 targets sampled at r1", got)
 	}
 }
+
+// BenchmarkSendAndMatchHopBudget is BenchmarkSendAndMatch with the hop
+// budget deciding on every probe (its routers known, so every probe below
+// the destination is charged): deciding allocates nothing.
+func BenchmarkSendAndMatchHopBudget(b *testing.B) {
+	h := newHarness()
+	h.c.hops = newHopBudget(1e12, 1<<62) // the fake clock stands still: a budget that never runs out
+	s := Schedule{MaxHops: 8, Rounds: 1 << 30, Interval: time.Hour, Timeout: time.Second}
+	tg := h.addTarget(s, dstA)
+	h.at(0)
+	h.answerAll(0, 5, nil)
+	j := tg.job
+	b.ReportAllocs()
+	for b.Loop() {
+		h.fc.writes = h.fc.writes[:0]
+		j.recs = j.recs[:0]
+		c := h.c
+		c.sendRound(t0, j)
+		for _, w := range h.fc.writes {
+			h.answer(w, 5, w.at)
+		}
+		c.events.h = c.events.h[:0]
+	}
+	if n := h.st.hopSkipped.Load(); n != 0 {
+		b.Fatalf("%d probes held back by a budget that never runs out", n)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*8), "ns/probe")
+}
