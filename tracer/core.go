@@ -229,7 +229,7 @@ func (c *core) sendRest(rd *round) {
 		f := j.flows[k]
 		now := c.now()
 		hop := c.hops.routers(f, ttl)
-		if !c.hops.allow(&hop, now) {
+		if c.hops.tried(f, ttl) && !c.hops.allow(&hop, now) {
 			// The router this TTL expires at was asked enough: the probe
 			// is not sent, and is neither sent nor lost (hopbudget.go).
 			c.stats.hopSkipped.Add(1)
@@ -243,7 +243,7 @@ func (c *core) sendRest(rd *round) {
 			c.stats.skipped.Add(uint64(total - rd.sent))
 			break
 		}
-		c.hops.spend(&hop, now)
+		c.hops.spend(f, ttl, &hop, now)
 		seq := f.nextSeq()
 		p := newProbeRec(rd.index, ttl, k)
 		b := m.build(f, seq, c.buf[:])

@@ -33,10 +33,18 @@ import (
 // is thus limited from the first round of every target but the first,
 // and a guess never asks a router for more than its rate. A guess only
 // delays the flow's first probe at that TTL; its reply then tells the
-// router. A TTL with neither is not limited, and neither is the
+// router. The first probe of a flow at each TTL always goes out (it is
+// charged all the same), so every TTL of a flow is probed at least once
+// and a guess can never hide where the flow's destination is; after a
+// start with many targets that costs the shared routers one probe per
+// target, and the targets whose first probe they shed show that loss in
+// their first interval. A TTL with neither is not limited, and neither is the
 // destination: a TTL at or beyond the one where the destination answered
 // the flow is never held back, so the hop count and the destination's
-// loss and RTT are exact.
+// loss and RTT are exact. Nor is a guess where some flow's destination
+// answered at that place of the chain (after the last router the targets
+// of a network share), unless the flow has seen a router answer beyond
+// it: the flow's own destination may be there.
 
 // hopBucket is one router's token bucket, and the rate at which probes
 // ask for it (decaying over hopDemandWindow).
@@ -54,6 +62,9 @@ type hopBudget struct {
 	// rnd returns a number in [0, 1): which probes get a router's tokens
 	// (nil: the first that comes, for tests).
 	rnd func() float64
+	// holdFirst holds back a flow's first probe at a TTL too (for tests:
+	// the control of the rule that it always goes out).
+	holdFirst bool
 	// next maps a router (or a flow's root, for TTL 1) to the routers
 	// most recently seen one TTL beyond it.
 	next  map[netip.Addr]hopNext
@@ -112,13 +123,19 @@ func known(f *flow, ttl int) netip.Addr {
 	return netip.Addr{}
 }
 
+// hopDest stands, among the routers seen one TTL beyond a router, for a
+// flow's destination: no router answers from the limited broadcast
+// address.
+var hopDest = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
 // routers returns the routers a probe of f with this TTL is expected to
 // expire at: the one the flow saw answer there, or else every candidate
 // along the chain of routers other flows saw beyond the flow's known
 // ones (a load balancer's branches are all charged, so a wrong guess
 // never asks one of them for more than its rate). The set is empty when
 // the probe is not limited: the TTL is unknown, or it reaches the
-// destination.
+// destination, or may: some flow's destination answered at that place
+// of the chain, and the flow has seen no router beyond this TTL.
 func (b *hopBudget) routers(f *flow, ttl int) hopSet {
 	var cur hopSet
 	if b == nil || ttl < 1 {
@@ -130,6 +147,7 @@ func (b *hopBudget) routers(f *flow, ttl int) hopSet {
 		}
 		return cur
 	}
+	gap := ttl < lastRouter(f) // the flow's path goes on through a router
 	cur.add(root(f))
 	for t := 1; t <= ttl; t++ {
 		var nxt hopSet
@@ -143,12 +161,29 @@ func (b *hopBudget) routers(f *flow, ttl int) hopSet {
 				}
 			}
 		}
+		if nxt.has(hopDest) {
+			if !gap {
+				return hopSet{}
+			}
+			nxt.remove(hopDest)
+		}
 		if nxt.n == 0 || nxt.has(f.dst) {
 			return hopSet{}
 		}
 		cur = nxt
 	}
 	return cur
+}
+
+// lastRouter is the highest TTL at which a router answered the flow; 0
+// when none did.
+func lastRouter(f *flow) int {
+	for t := len(f.hops); t > 0; t-- {
+		if a := f.hops[t-1]; a.IsValid() && a != f.dst {
+			return t
+		}
+	}
+	return 0
 }
 
 // allow decides whether a probe that would expire at the routers rs may
@@ -184,19 +219,29 @@ func (b *hopBudget) allow(rs *hopSet, now time.Time) bool {
 	return demand <= b.rate || b.rnd == nil || b.rnd() < b.rate/demand
 }
 
-// spend takes a token of every router of rs at now, after allow let
-// its probe go.
-func (b *hopBudget) spend(rs *hopSet, now time.Time) {
+// tried reports whether f has sent a probe with this TTL before. The
+// first one always goes out (see spend), so that every TTL of a flow is
+// probed at least once: a guess cannot hide the flow's destination.
+func (b *hopBudget) tried(f *flow, ttl int) bool {
+	return b != nil && (b.holdFirst || f.tried[ttl/64&3]&(1<<(ttl%64)) != 0)
+}
+
+// spend takes a token of every router of rs at now, as f sends a probe
+// with this TTL: after allow let it go, or as its first with the TTL,
+// which goes out even when a bucket is empty (it stays at 0, as the
+// router's own does when it sheds).
+func (b *hopBudget) spend(f *flow, ttl int, rs *hopSet, now time.Time) {
 	if b == nil {
 		return
 	}
+	f.tried[ttl/64&3] |= 1 << (ttl % 64)
 	for _, r := range rs.list() {
 		k, ok := b.buckets[r]
 		if !ok {
 			k = hopBucket{tokens: b.burst, last: now}
 		}
 		k = b.refill(k, now)
-		k.tokens--
+		k.tokens = max(0, k.tokens-1)
 		b.buckets[r] = k
 	}
 }
@@ -230,9 +275,9 @@ func (b *hopBudget) sweep(now time.Time) {
 // learn records that from answered a probe of f with this TTL: the
 // destination (probes at this TTL and beyond reach it, and are never
 // limited), or a router that sent an ICMP error (Time Exceeded or
-// Destination Unreachable), which is then also the guess one TTL beyond
-// the flow's router at the TTL before (and the flow's router at the TTL
-// after, the guess one TTL beyond it).
+// Destination Unreachable). Either is then also a guess one TTL beyond
+// the flow's router at the TTL before (a destination as hopDest), and
+// the flow's router or destination at the TTL after a guess beyond it.
 func (b *hopBudget) learn(f *flow, ttl int, from netip.Addr, kind Kind) {
 	if b == nil || ttl < 1 || !from.IsValid() {
 		return
@@ -247,7 +292,7 @@ func (b *hopBudget) learn(f *flow, ttl int, from netip.Addr, kind Kind) {
 	f.hops[ttl-1] = from
 	if from == f.dst {
 		f.hops = f.hops[:ttl]
-		return
+		from = hopDest
 	}
 	// Replies of one round come in any order: link from to the routers
 	// the flow knows on both sides.
@@ -258,7 +303,12 @@ func (b *hopBudget) learn(f *flow, ttl int, from netip.Addr, kind Kind) {
 	if prev.IsValid() && prev != f.dst {
 		b.link(prev, from)
 	}
-	if a := known(f, ttl+1); a.IsValid() && a != f.dst {
+	if from == hopDest {
+		return
+	}
+	if a := known(f, ttl+1); a == f.dst && a.IsValid() {
+		b.link(from, hopDest)
+	} else if a.IsValid() {
 		b.link(from, a)
 	}
 }

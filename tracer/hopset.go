@@ -36,6 +36,18 @@ func (s *hopSet) has(r netip.Addr) bool {
 	return false
 }
 
+// remove takes r out of the set.
+func (s *hopSet) remove(r netip.Addr) {
+	for i, x := range s.a[:s.n] {
+		if x == r {
+			copy(s.a[i:s.n], s.a[i+1:s.n])
+			s.n--
+			s.a[s.n] = netip.Addr{}
+			return
+		}
+	}
+}
+
 // list returns the routers of the set.
 func (s *hopSet) list() []netip.Addr { return s.a[:s.n] }
 
