@@ -39,7 +39,9 @@ func (l *hopLoss) add(m metrics, tg target) {
 		if v, ok := m.get("traceroute_hop_loss_ratio", hop(tg.name, strconv.Itoa(h))); ok {
 			sum[h-1] += v
 			n[h-1]++
-			l.first[tg.name] = l.first[tg.name] || h == 1
+			if h == 1 {
+				l.first[tg.name] = true
+			}
 		}
 	}
 	l.sum[tg.v6], l.n[tg.v6] = sum, n
@@ -81,9 +83,10 @@ func (l *hopLoss) String() string {
 // kernel's default ICMP rate limits: r1, r2 and r4 are on every target's
 // path and answer one Time Exceeded a second to the exporter (IPv6: four,
 // for a /64), bursts of six. With the default hop budget they are asked
-// no more than that: the loss reported at hops 1-4 is about 0, the path
-// stays exact (hop count, hash, no change) and the destination loses
-// nothing; the probes held back are counted. The control, the same
+// no more than that after the targets' first rounds: the loss reported
+// at hops 1-4 is about 0 from the second interval on, the path stays
+// exact (hop count, hash, no change) and the destination loses nothing;
+// the probes held back are counted. The control, the same
 // network and targets with the budget off, reports the routers' shedding
 // as loss at those hops.
 func TestHopBudgetSharedFirstHops(t *testing.T) {
@@ -96,6 +99,10 @@ func TestHopBudgetSharedFirstHops(t *testing.T) {
 
 	e := startExporter(t, tp.name("src"), 10188, truthConfig(targets), "--probe.hop-rate-limit=1")
 	s := steadyFrom(t, waitHops(t, e, targets, 5), targets, 5)
+	// Every target's first probe at each TTL goes out, so the routers
+	// shed most of the first round (24 probes each in a second): that
+	// loss shows in the targets' first intervals, which end by now.
+	time.Sleep(2 * time.Second)
 	with := newHopLoss()
 	observe(t, e, 15*time.Second, targets, func(m metrics, tg target, _ time.Duration) []finding {
 		with.add(m, tg)
@@ -103,6 +110,9 @@ func TestHopBudgetSharedFirstHops(t *testing.T) {
 	})
 	m := e.scrape()
 	skipped, _ := m.get("traceroute_exporter_hop_probes_skipped_total", nil)
+	late, _ := m.get("traceroute_exporter_late_replies_total", nil)
+	unmatched, _ := m.get("traceroute_exporter_unmatched_replies_total", nil)
+	t.Logf("late %v unmatched %v", late, unmatched)
 	e.stop()
 	t.Logf("with the hop budget: %v; %v probes held back", with, skipped)
 	if skipped == 0 {
@@ -118,8 +128,8 @@ func TestHopBudgetSharedFirstHops(t *testing.T) {
 		}
 	}
 
-	// The samples are spread over the targets (about 15 a family drawn
-	// from 16 or 8 targets).
+	// The samples are spread over the targets (12 to 19 a family in
+	// 15 s, drawn from 16 or 8 targets: about 14 distinct expected).
 	if len(with.first) < len(targets)/3 {
 		t.Errorf("only %d of %d targets had probes at hop 1 in 15 s", len(with.first), len(targets))
 	}
