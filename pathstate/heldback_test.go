@@ -92,3 +92,33 @@ func TestHeldBackDestinationTTLIsNoLongerPath(t *testing.T) {
 		}
 	}
 }
+
+// A discovery probe (sent beyond the hop budget only because it was the
+// flow's first at its TTL) is evidence of the path but not a sample of
+// the hop: its loss or reply is not in the hop's statistics.
+func TestDiscoveryProbesAreEvidenceNotSamples(t *testing.T) {
+	r := result(
+		round{a, b, d, d},
+		round{none, b, d, d},
+	)
+	for i := range r.Probes {
+		if r.Probes[i].TTL == 1 {
+			r.Probes[i].Discovery = true // round 0 answered, round 1 shed
+		}
+	}
+	in := Summarize(r, 3, true)
+	if h := in.HopStats[0]; h.Sent != 0 || h.Loss != 0 || h.RTT.N != 0 || len(h.Responders) != 0 {
+		t.Errorf("hop 1: sent %d loss %v RTTs %d responders %v; want nothing from discovery probes", h.Sent, h.Loss, h.RTT.N, h.Responders)
+	}
+	if in.Sent != 8 || in.Replies != 7 {
+		t.Errorf("interval: sent %d replies %d, want 8 7 (discovery probes went out)", in.Sent, in.Replies)
+	}
+	if fwd := in.HopStats[0].ForwardLoss; fwd != 0 {
+		t.Errorf("hop 1 forward loss %v, want 0", fwd)
+	}
+	s := NewState()
+	s.Observe(r)
+	if snap := s.Snapshot(); snap.Path.Addrs[0] != a {
+		t.Errorf("path %v: the discovery probe's reply is evidence of hop 1", snap.Path)
+	}
+}

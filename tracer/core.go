@@ -229,7 +229,8 @@ func (c *core) sendRest(rd *round) {
 		f := j.flows[k]
 		now := c.now()
 		hop := c.hops.routers(f, ttl)
-		if c.hops.tried(f, ttl) && !c.hops.allow(&hop, now) {
+		discovery := !c.hops.allow(&hop, now)
+		if discovery && c.hops.tried(f, ttl) {
 			// The router this TTL expires at was asked enough: the probe
 			// is not sent, and is neither sent nor lost (hopbudget.go).
 			c.stats.hopSkipped.Add(1)
@@ -246,6 +247,7 @@ func (c *core) sendRest(rd *round) {
 		c.hops.spend(f, ttl, &hop, now)
 		seq := f.nextSeq()
 		p := newProbeRec(rd.index, ttl, k)
+		p.discovery = discovery
 		b := m.build(f, seq, c.buf[:])
 		sent := c.now()
 		if err := conn.WriteTo(b, dst, s.Src, ttl); err != nil {

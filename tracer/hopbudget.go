@@ -35,10 +35,11 @@ import (
 // delays the flow's first probe at that TTL; its reply then tells the
 // router. The first probe of a flow at each TTL always goes out (it is
 // charged all the same), so every TTL of a flow is probed at least once
-// and a guess can never hide where the flow's destination is; after a
-// start with many targets that costs the shared routers one probe per
-// target, and the targets whose first probe they shed show that loss in
-// their first interval. A TTL with neither is not limited, and neither is the
+// and a guess can never hide where the flow's destination is. After a
+// start with many targets that asks the shared routers once per target;
+// the probes sent beyond their budget are discovery probes
+// (Probe.Discovery): evidence of the path, but not samples of the hop, as
+// the router is expected to shed their answers. A TTL with neither is not limited, and neither is the
 // destination: a TTL at or beyond the one where the destination answered
 // the flow is never held back, so the hop count and the destination's
 // loss and RTT are exact. Nor is a guess where some flow's destination
@@ -221,7 +222,9 @@ func (b *hopBudget) allow(rs *hopSet, now time.Time) bool {
 
 // tried reports whether f has sent a probe with this TTL before. The
 // first one always goes out (see spend), so that every TTL of a flow is
-// probed at least once: a guess cannot hide the flow's destination.
+// probed at least once: a guess cannot hide the flow's destination. When
+// the budget had no token for it, it is a discovery probe (Probe), kept
+// out of the hop's statistics.
 func (b *hopBudget) tried(f *flow, ttl int) bool {
 	return b != nil && (b.holdFirst || f.tried[ttl/64&3]&(1<<(ttl%64)) != 0)
 }

@@ -258,20 +258,17 @@ func hopRun(t *testing.T, hb *hopBudget, targets int, span time.Duration) (*harn
 	return h, routers
 }
 
-// hopLoss is the share of the delivered probes at TTLs 1..3 without reply,
-// and how many probes at TTL 4 (the destination) were delivered, in the
-// intervals after the targets' first.
+// hopLoss is the share of the delivered probes at TTLs 1..3 without reply
+// (discovery probes left out, as the hop's statistics leave them out),
+// and how many probes at TTL 4 (the destination) were delivered.
 func hopLoss(h *harness) (loss float64, sent, dest int) {
 	lost := 0
 	for _, r := range h.results {
-		if r.Start.Sub(t0) < hopWarm {
-			continue // a first interval: see hopWarm
-		}
 		for _, p := range r.Probes {
 			switch {
 			case p.TTL == 4:
 				dest++
-			case p.TTL < 4:
+			case p.TTL < 4 && !p.Discovery:
 				sent++
 				if p.Kind == KindNone {
 					lost++
@@ -304,12 +301,11 @@ func TestHopBudgetSamplesSharedHops(t *testing.T) {
 	if loss != 0 {
 		t.Errorf("loss %.3f at the shared routers under the hop budget, want 0", loss)
 	}
-	// Each of 4 routers: at most its burst plus one a second after the
-	// first intervals.
+	// Each of 4 routers: at most its burst plus one a second.
 	if limit := 4 * (5 + int(span.Seconds())); sent > limit || sent < 2*int(span.Seconds()) {
 		t.Errorf("%d probes at the routers in %v, want about one a second each (at most %d)", sent, span, limit)
 	}
-	if want := 4 * (len(h.results) - targets); dest != want || len(h.results) < targets*int(span/(2*time.Second))-targets {
+	if want := 4 * len(h.results); dest != want || len(h.results) < targets*int(span/(2*time.Second))-targets {
 		t.Errorf("%d probes at the destination's TTL in %d results, want all %d (never held back)", dest, len(h.results), want)
 	}
 	// What was held back is not in the results: they hold only what was
@@ -319,6 +315,21 @@ func TestHopBudgetSamplesSharedHops(t *testing.T) {
 	}
 	if skipped < len(h.results)*4*3/2 {
 		t.Errorf("%d skipped: want most of the routers' %d probes held back", skipped, len(h.results)*4*3)
+	}
+	// Discovery probes: the first rounds' probes beyond the budget, only.
+	discovery := 0
+	for _, r := range h.results {
+		for _, p := range r.Probes {
+			if p.Discovery {
+				discovery++
+				if r.Start.Sub(t0) >= hopWarm || p.TTL >= 4 {
+					t.Errorf("discovery probe %+v in the interval from %v: only first rounds' probes at the routers may be", p, r.Start.Sub(t0))
+				}
+			}
+		}
+	}
+	if discovery == 0 || discovery > targets*3 {
+		t.Errorf("%d discovery probes, want some and at most one per target and router TTL", discovery)
 	}
 
 	// The samples are spread over the targets: each had probes at every
