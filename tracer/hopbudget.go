@@ -16,36 +16,35 @@ import (
 // TTL-limited probes a second and sheds nearly all of its Time Exceeded
 // replies, which would read as loss at that hop.
 //
-// So every router gets a token bucket: a probe whose TTL is expected to
+// So every router gets a token bucket. A probe whose TTL is expected to
 // expire at a router whose bucket is empty (or, while more probes ask for
 // the router than its rate, that loses the draw for its token) is not
-// sent; it is skipped and counted (Stats.HopProbesSkipped). It is not in the interval's Probes, so
-// it is neither sent nor lost, and the path evidence sees a wildcard. The
-// router's statistics come from the probes that went out: across the
-// targets that share it, it is sampled instead of hammered.
+// sent: it is counted (Stats.HopProbesSkipped) and left out of the
+// interval's Probes, so it is neither sent nor lost, and the path
+// evidence sees a wildcard. The router's statistics come from the probes
+// that went out: it is sampled across the targets instead of hammered.
 //
 // The router a probe will reach is the one that answered the flow at that
 // TTL before (in an earlier round or interval). When the flow has not
 // seen one there yet, it is guessed along the chain of routers the flow
 // knows: the routers seen by any flow one TTL beyond the flow's router at
 // the TTL before (for TTL 1, beyond the same source), up to hopFanout of
-// them (the branches of a load balancer), all charged. A shared first hop
-// is thus limited from the first round of every target but the first,
-// and a guess never asks a router for more than its rate. A guess only
-// delays the flow's first probe at that TTL; its reply then tells the
-// router. The first probe of a flow at each TTL always goes out (it is
-// charged all the same), so every TTL of a flow is probed at least once
-// and a guess can never hide where the flow's destination is. After a
-// start with many targets that asks the shared routers once per target;
-// the probes sent beyond their budget are discovery probes
-// (Probe.Discovery): evidence of the path, but not samples of the hop, as
-// the router is expected to shed their answers. A TTL with neither is not limited, and neither is the
-// destination: a TTL at or beyond the one where the destination answered
-// the flow is never held back, so the hop count and the destination's
-// loss and RTT are exact. Nor is a guess where some flow's destination
-// answered at that place of the chain (after the last router the targets
-// of a network share), unless the flow has seen a router answer beyond
-// it: the flow's own destination may be there.
+// them (the branches of a load balancer), all charged, so a guess never
+// asks a router for more than its rate. A TTL with neither is not
+// limited. Nor is a guess where some flow's destination answered at that
+// place of the chain (after the last router the targets of a network
+// share), unless the flow has seen a router answer beyond it: its own
+// destination may be there.
+//
+// The destination is never held back: a TTL at or beyond the one where
+// it answered the flow always goes out, and so does a flow's first probe
+// at each TTL (charged all the same), so every TTL is probed at least
+// once and no guess can hide where the destination is. The hop count and
+// the destination's loss and RTT stay exact. After a start with many
+// targets, that asks the shared routers once per target: the first
+// probes sent beyond the budget are discovery probes (Probe.Discovery),
+// evidence of the path but not samples of the hop, since the router is
+// expected to shed their answers.
 
 // hopBucket is one router's token bucket, and the rate at which probes
 // ask for it (decaying over hopDemandWindow).
