@@ -228,6 +228,18 @@ func (b *hopBudget) tried(f *flow, ttl int) bool {
 	return b != nil && (b.holdFirst || f.tried[ttl/64&3]&(1<<(ttl%64)) != 0)
 }
 
+// untry forgets that f has probed the TTLs above ttl.
+func untry(f *flow, ttl int) {
+	for w := range f.tried {
+		switch lo := w * 64; {
+		case lo > ttl:
+			f.tried[w] = 0
+		case lo+64 > ttl+1:
+			f.tried[w] &= 1<<(ttl+1-lo) - 1
+		}
+	}
+}
+
 // spend takes a token of every router of rs at now, as f sends a probe
 // with this TTL: after allow let it go, or as its first with the TTL,
 // which goes out even when a bucket is empty (it stays at 0, as the
@@ -277,7 +289,10 @@ func (b *hopBudget) sweep(now time.Time) {
 // learn records that from answered a probe of f with this TTL: the
 // destination (probes at this TTL and beyond reach it, and are never
 // limited), or a router that sent an ICMP error (Time Exceeded or
-// Destination Unreachable). Either is then also a guess one TTL beyond
+// Destination Unreachable). Another responder than the flow knew there
+// is a route change: the flow forgets what lies beyond and probes those
+// TTLs once more, so a destination now nearer is found where a router
+// was. Either is then also a guess one TTL beyond
 // the flow's router at the TTL before (a destination as hopDest), and
 // the flow's router or destination at the TTL after a guess beyond it.
 func (b *hopBudget) learn(f *flow, ttl int, from netip.Addr, kind Kind) {
@@ -287,6 +302,13 @@ func (b *hopBudget) learn(f *flow, ttl int, from netip.Addr, kind Kind) {
 	router := kind == KindTimeExceeded || kind == KindDestUnreachable
 	if from != f.dst && !router {
 		return
+	}
+	if old := known(f, ttl); old.IsValid() && old != from {
+		// The route changed at ttl: what the flow knew beyond is stale
+		// (a router there may now be the destination), so it probes
+		// every TTL beyond once more.
+		f.hops = f.hops[:ttl]
+		untry(f, ttl)
 	}
 	if ttl > len(f.hops) {
 		f.hops = append(f.hops, make([]netip.Addr, ttl-len(f.hops))...)

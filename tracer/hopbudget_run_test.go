@@ -329,3 +329,79 @@ func TestHopBudgetKeepsHopCountExact(t *testing.T) {
 		t.Error("control: with first probes held back too, every hop count was still exact: the test cannot fail")
 	}
 }
+
+// A route change that brings the destination nearer, to a TTL where a
+// router answered before (6 hops via r5 r6 r4, then 5 via r3 r4), with
+// 8 targets sharing the routers: a flow learns of the change when one of
+// its probes at a changed TTL is sampled, and from then on it finds the
+// destination at TTL 5, although the router it knew there has no token
+// to spare: it forgets what lay beyond the changed TTL and probes those
+// TTLs once more. (Until then it sees the old path: a change at shared
+// routers is seen at their sampling rate.)
+func TestHopBudgetRouteChangeFindsNearerDestination(t *testing.T) {
+	h := newHarness()
+	h.c.hops = newHopBudget(1, 5)
+	h.c.hops.rnd = rand.New(rand.NewPCG(5, 6)).Float64
+	long := []netip.Addr{hopIP(1), hopIP(2), netip.MustParseAddr("198.18.8.2"), netip.MustParseAddr("198.18.9.2"), hopIP(4)}
+	short := []netip.Addr{hopIP(1), hopIP(2), hopIP(3), hopIP(4)}
+	path := long
+	routers := map[netip.Addr]*kernelRouter{}
+	for _, r := range append(append([]netip.Addr{}, long...), short...) {
+		routers[r] = &kernelRouter{}
+	}
+	s := Schedule{Interval: time.Second, Rounds: 5, MaxHops: 10, Timeout: 500 * time.Millisecond}
+	for i := 0; i < 8; i++ {
+		s.Offset = time.Duration(i) * 100 * time.Millisecond
+		h.addTarget(s, netip.AddrFrom4([4]byte{198, 18, 7, byte(10 + i)}))
+	}
+	switched := t0.Add(10 * time.Second)
+	done := 0
+	for d := time.Duration(0); d <= 30*time.Second; d += 10 * time.Millisecond {
+		if h.now = t0.Add(d); !h.now.Before(switched) {
+			path = short
+		}
+		h.at(d)
+		for _, w := range h.fc.writes[done:] {
+			rx := w.at.Add(time.Millisecond)
+			if w.ttl > len(path) {
+				h.answer(w, 1, rx) // the destination
+			} else if r := path[w.ttl-1]; routers[r].allow(rx) {
+				h.c.reply(h.now, rx, Reply{Kind: KindTimeExceeded, Proto: protoICMP4, Dst: w.dst, ID: w.id, Seq: w.seq}, r, 64-w.ttl)
+			}
+		}
+		done = len(h.fc.writes)
+		h.drain()
+	}
+	learnt := map[netip.Addr]bool{} // the target saw a router of the new path
+	wrong, checked := 0, 0
+	for _, r := range h.results { // in delivery order
+		if r.Start.Before(switched) {
+			continue
+		}
+		low := 0
+		for _, p := range r.Probes {
+			if p.Kind == KindReached && (low == 0 || p.TTL < low) {
+				low = p.TTL
+			}
+		}
+		if learnt[r.Dst] {
+			checked++
+			if low != 5 {
+				wrong++
+				t.Logf("%v interval from %v: destination first at TTL %d after the change was seen, want 5", r.Dst, r.Start.Sub(t0), low)
+			}
+		}
+		for _, p := range r.Probes {
+			if p.From == hopIP(3) {
+				learnt[r.Dst] = true
+			}
+		}
+	}
+	t.Logf("%d targets saw the change, %d intervals after that checked", len(learnt), checked)
+	if wrong > 0 || len(learnt) < 6 || checked < 40 {
+		t.Errorf("%d of %d intervals found the destination at another TTL after the change was seen (%d targets saw it)", wrong, checked, len(learnt))
+	}
+	if h.st.hopSkipped.Load() == 0 {
+		t.Error("nothing held back: the test does not exercise the budget")
+	}
+}

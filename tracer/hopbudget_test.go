@@ -166,6 +166,32 @@ func TestHopRouterKeying(t *testing.T) {
 	b.learn(z, 6, z.dst, KindReached) // z: r1 ... r5, its destination
 	check("y guessed", y, 5, hopIP(5))
 	check("y guessed", y, 6)
+	// A route change at TTL 3: the flow forgets what lies beyond and
+	// probes those TTLs once more (its destination may now be nearer).
+	w := flowTo(netip.MustParseAddr("198.18.31.1"))
+	for ttl := 1; ttl <= 70; ttl++ {
+		b.learn(w, ttl, netip.AddrFrom4([4]byte{198, 18, 40, byte(ttl)}), KindTimeExceeded)
+		b.spend(w, ttl, set(), t0)
+	}
+	b.learn(w, 3, other, KindTimeExceeded)
+	if len(w.hops) != 3 || w.hops[2] != other {
+		t.Errorf("after a new router at TTL 3: responders %v, want 3 ending with %v", w.hops, other)
+	}
+	for _, ttl := range []int{1, 2, 3, 4, 63, 64, 65, 70} {
+		if got, want := b.tried(w, ttl), ttl <= 3; got != want {
+			t.Errorf("after a new router at TTL 3, TTL %d tried %v, want %v", ttl, got, want)
+		}
+	}
+	for ttl := 4; ttl <= 70; ttl++ {
+		b.learn(w, ttl, netip.AddrFrom4([4]byte{198, 18, 40, byte(ttl)}), KindTimeExceeded)
+		b.spend(w, ttl, set(), t0)
+	}
+	b.learn(w, 65, other, KindTimeExceeded) // a change in the second word
+	for _, ttl := range []int{3, 63, 64, 65, 66, 70} {
+		if got, want := b.tried(w, ttl), ttl <= 65; got != want {
+			t.Errorf("after a new router at TTL 65, TTL %d tried %v, want %v", ttl, got, want)
+		}
+	}
 	// A router's branches are kept up to hopFanout, the latest first.
 	for i := 0; i < hopFanout+2; i++ {
 		b.link(hopIP(9), netip.AddrFrom4([4]byte{198, 18, 100, byte(i)}))
