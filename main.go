@@ -60,6 +60,7 @@ func run() int {
 		maxChanges  = kingpin.Flag("storage.max-changes", "Change events kept per target (oldest dropped first).").Default(strconv.Itoa(history.DefaultMaxChanges)).Int()
 		retention   model.Duration
 		rateLimit   = kingpin.Flag("probe.rate-limit", "Packet budget: at most this many probes a second from the whole process, in bursts of at most a tenth of a second's worth; rounds it holds back go on later in their interval, and what cannot go out within it is skipped and counted in traceroute_exporter_probes_skipped_total. 0: no limit.").Default("50000").Float64()
+		hopRate     = kingpin.Flag("probe.hop-rate-limit", "Hop budget: at most this many probes a second that expire at one router (asking it for a Time Exceeded), in bursts of five seconds' worth, so that the routers every target shares are not asked more often than a Linux router's default ICMP rate limit answers (one a second, bursts of six); a probe it holds back is not sent, counts as neither sent nor lost, and is counted in traceroute_exporter_hop_probes_skipped_total. The destination is never held back. 0: no limit.").Default("1").Float64()
 		externalURL = kingpin.Flag("web.external-url", "The URL under which the exporter is reached (e.g. behind a reverse proxy), for links in pages and diagrams; as Prometheus's flag of the same name.").Default("").String()
 		dropCaps    = kingpin.Flag("runtime.drop-capabilities", "Give up every capability (CAP_NET_RAW included) once the sockets are open; CAP_NET_BIND_SERVICE is kept when a --web.listen-address port is below 1024. --no-runtime.drop-capabilities keeps them.").Default("true").Bool()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, defaultListen)
@@ -120,8 +121,13 @@ func run() int {
 		level.Error(logger).Log("msg", "Invalid --probe.rate-limit: must be 0 (no limit) or more", "value", *rateLimit)
 		return 1
 	}
+	if *hopRate < 0 {
+		level.Error(logger).Log("msg", "Invalid --probe.hop-rate-limit: must be 0 (no limit) or more", "value", *hopRate)
+		return 1
+	}
 	opts := socks.options()
 	opts.RateLimit = *rateLimit
+	opts.HopRateLimit = *hopRate
 	engine := tracer.New(opts)
 	engineDone := make(chan struct{})
 	go func() { engine.Run(ctx); close(engineDone) }()

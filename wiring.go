@@ -140,7 +140,7 @@ func exporterStats(e *tracer.Engine, en *enrichment) collector.ExporterStats {
 	asnDB, asnOK := en.asnState()
 	return collector.ExporterStats{Unmatched: s.Unmatched, Late: s.Late, Malformed: s.Malformed, SendErrors: s.SendErrors,
 		SocketDrops: s.SocketDrops, HistoryErrors: en.sources.StoreErrors(), BadExtensions: s.BadExtensions, ProbesSkipped: s.ProbesSkipped,
-		ASNDatabase: asnDB, ASNLoadOK: asnOK}
+		HopProbesSkipped: s.HopProbesSkipped, ASNDatabase: asnDB, ASNLoadOK: asnOK}
 }
 
 // reloader reloads the configuration file; one reload runs at a time.

@@ -48,6 +48,8 @@ type ExporterStats struct {
 	// ASNLoadOK whether its last load (at start or with a configuration
 	// reload) succeeded; a failed one keeps the database loaded before.
 	ASNDatabase, ASNLoadOK bool
+	// HopProbesSkipped counts probes the hop budget never sent.
+	HopProbesSkipped uint64
 }
 
 // Sources are the functions the collector reads at scrape time.

@@ -124,7 +124,7 @@ func fixture() Sources {
 			}
 		},
 		Stats: func() ExporterStats {
-			return ExporterStats{Unmatched: 3, Late: 4, Malformed: 1, SendErrors: 2, SocketDrops: 5, HistoryErrors: 6, BadExtensions: 7, ProbesSkipped: 8,
+			return ExporterStats{Unmatched: 3, Late: 4, Malformed: 1, SendErrors: 2, SocketDrops: 5, HistoryErrors: 6, BadExtensions: 7, ProbesSkipped: 8, HopProbesSkipped: 9,
 				ASNDatabase: true}
 		},
 		Reload: func() (bool, time.Time) { return true, t0.Add(-time.Minute) },

@@ -54,6 +54,8 @@ var selfFamilies = []selfFamily{
 		func(s *selfValues) (float64, string, bool) { return stat(s.stats.SendErrors) }},
 	{"probes_skipped_total", "Probes the packet budget (--probe.rate-limit) held back past the end of their interval: never sent.", counter, "",
 		func(s *selfValues) (float64, string, bool) { return stat(s.stats.ProbesSkipped) }},
+	{"hop_probes_skipped_total", "Probes the hop budget (--probe.hop-rate-limit) held back because the router their TTL expires at had been asked enough: never sent, neither sent nor lost.", counter, "",
+		func(s *selfValues) (float64, string, bool) { return stat(s.stats.HopProbesSkipped) }},
 }
 
 // newSelfDescs describes selfFamilies, in the same order.

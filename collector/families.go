@@ -28,6 +28,10 @@ func known(e *entry, v float64) (float64, bool)    { return v, e.known }
 // hasRTT is a TTL's RTT statistic when some probe of it was answered.
 func hasRTT(e *entry, i int, v float64) (float64, bool) { return v, e.hops[i].st.RTT.N > 0 }
 
+// hasSent is a TTL's loss statistic when some probe of it went out: a
+// TTL whose every probe the hop budget held back has no loss to show.
+func hasSent(e *entry, i int, v float64) (float64, bool) { return v, e.hops[i].st.Sent > 0 }
+
 const (
 	counter = prometheus.CounterValue
 	gauge   = prometheus.GaugeValue
@@ -69,8 +73,8 @@ var families = []family{
 		func(e *entry, i int) (float64, bool) { return hasRTT(e, i, e.hops[i].st.RTT.Max.Seconds()) }},
 	{"hop_rtt_stddev_seconds", "Standard deviation of the round-trip time to the hop over the last interval.", gauge, gHop,
 		func(e *entry, i int) (float64, bool) { return hasRTT(e, i, e.hops[i].st.RTT.Stddev.Seconds()) }},
-	{"hop_loss_ratio", "Share of the last interval's probes at this hop that got no reply (0..1).", gauge, gHop,
-		func(e *entry, i int) (float64, bool) { return always(e.hops[i].st.Loss) }},
+	{"hop_loss_ratio", "Share of the last interval's probes at this hop that got no reply (0..1); absent when none went out (the hop budget held them back).", gauge, gHop,
+		func(e *entry, i int) (float64, bool) { return hasSent(e, i, e.hops[i].st.Loss) }},
 	{"hop_info", "The responder of the hop on the current path (value 1), with its reverse-DNS name and AS number when known; absent for a hop that never answered.", gauge, gInfo,
 		func(*entry, int) (float64, bool) { return always(1) }},
 	{"hop_unreachable_info", "A Destination Unreachable answered at the hop in the last interval, with its ICMP code (e.g. 3: port, 13: administratively prohibited for IPv4) (value 1).", gauge, gUnreach,
@@ -81,8 +85,8 @@ var families = []family{
 			asn := e.info(h).ASN
 			return float64(asn), asn != 0 && e.responder(h).IsValid()
 		}},
-	{"hop_forward_loss_ratio", "Share of the hop's probes lost in rounds where every later hop was lost too: loss that persists to the destination (0..1).", gauge, gHop,
-		func(e *entry, i int) (float64, bool) { return always(e.hops[i].st.ForwardLoss) }},
+	{"hop_forward_loss_ratio", "Share of the hop's probes lost in rounds where every later hop was lost too: loss that persists to the destination (0..1); absent when none went out.", gauge, gHop,
+		func(e *entry, i int) (float64, bool) { return hasSent(e, i, e.hops[i].st.ForwardLoss) }},
 	{"as_path_hash", "Stable 52-bit hash of the AS path (the distinct consecutive known AS numbers of the path).", gauge, gTarget,
 		func(e *entry, _ int) (float64, bool) {
 			return float64(e.ev.ASPathHash), e.known && len(e.ev.ASPath) > 0

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -65,8 +66,12 @@ type exporter struct {
 
 // startExporter writes config to a file and runs the exporter in ns,
 // listening on 127.0.0.1:port there, with extra flags. Unless the flags
-// say otherwise, its path history lives in the test's temporary directory.
-// It is stopped at cleanup.
+// say otherwise, its path history lives in the test's temporary directory
+// and the hop budget is off (--probe.hop-rate-limit=0): these tests check
+// what the probing loop measures with every probe sent; the hop budget's
+// own test (hopbudget_test.go) turns it on. E2E_HOP_RATE_LIMIT sets
+// another default (e.g. 1, the exporter's own, to run the truth tests
+// with the budget on). It is stopped at cleanup.
 func startExporter(t testing.TB, ns string, port int, config string, flags ...string) *exporter {
 	t.Helper()
 	dir := t.TempDir()
@@ -76,6 +81,9 @@ func startExporter(t testing.TB, ns string, port int, config string, flags ...st
 	}
 	if !slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--storage.path") }) {
 		flags = append([]string{"--storage.path=" + filepath.Join(dir, "history.db")}, flags...)
+	}
+	if !slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--probe.hop-rate-limit") }) {
+		flags = append([]string{"--probe.hop-rate-limit=" + cmp.Or(os.Getenv("E2E_HOP_RATE_LIMIT"), "0")}, flags...)
 	}
 	e := &exporter{t: t, ns: ns, addr: fmt.Sprintf("127.0.0.1:%d", port), config: path, flags: flags, log: &strings.Builder{}}
 	e.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: dialer(ns)}}

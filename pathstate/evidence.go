@@ -16,8 +16,10 @@ type roundEv struct {
 	// te is the Time Exceeded responder at each TTL (index TTL-1;
 	// invalid: none).
 	te []netip.Addr
-	// replied tells, for each TTL probed, whether any reply came.
-	replied []bool
+	// replied tells, for each TTL probed, whether any reply came; probed
+	// whether any probe of it went out (one held back by a budget or
+	// refused by the socket is not evidence of anything).
+	replied, probed []bool
 	// end is the lowest TTL whose probe reached the destination (Echo
 	// Reply) or was stopped by Destination Unreachable; 0 when none was.
 	end     int
@@ -43,17 +45,22 @@ func rounds(r tracer.Result) []roundEv {
 		}
 	}
 	// One backing array per field for all rounds.
-	te, replied, echo := make([]netip.Addr, total), make([]bool, total), make([]bool, total)
+	te, replied, probed, echo := make([]netip.Addr, total), make([]bool, total), make([]bool, total), make([]bool, total)
 	off := 0
 	for i, w := range width {
 		out[i].te, out[i].replied, out[i].echo = te[off:off+w:off+w], replied[off:off+w:off+w], echo[off:off+w:off+w]
+		out[i].probed = probed[off : off+w : off+w]
 		off += w
 	}
 	for _, p := range r.Probes {
-		if p.Round >= len(out) || p.TTL < 1 || p.SendFailed || p.Kind == tracer.KindNone {
+		if p.Round >= len(out) || p.TTL < 1 || p.SendFailed {
 			continue
 		}
 		rd := &out[p.Round]
+		rd.probed[p.TTL-1] = true
+		if p.Kind == tracer.KindNone {
+			continue
+		}
 		rd.replied[p.TTL-1] = true
 		switch p.Kind {
 		case tracer.KindTimeExceeded:

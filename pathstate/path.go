@@ -94,13 +94,15 @@ func (v *view) conflicts(r *roundEv) bool {
 }
 
 // softLonger reports whether r suggests the destination moved beyond v's
-// hop count h: the probe at TTL h got no reply at all while the one at
-// h+1 got an Echo Reply. Loss alone produces such rounds too (the two
-// probes are equally likely to fail when the destination is at h), so only
-// a long run of them counts (see softConfirm).
+// hop count h: the probe at TTL h went out and got no reply at all while
+// the one at h+1 got an Echo Reply. Loss alone produces such rounds too
+// (the two probes are equally likely to fail when the destination is at
+// h), so only a long run of them counts (see softConfirm). A TTL whose
+// probe was never sent (held back by a budget, refused by the socket) is
+// a wildcard, not such evidence.
 func (v *view) softLonger(r *roundEv) bool {
 	h := v.hops()
-	return v.reached && r.end > h && h+1 <= len(r.replied) && !r.replied[h-1] && r.echoAt(h+1)
+	return v.reached && r.end > h && h+1 <= len(r.replied) && r.probed[h-1] && !r.replied[h-1] && r.echoAt(h+1)
 }
 
 // refine folds a round consistent with v into it: responders at wildcard

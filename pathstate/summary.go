@@ -26,7 +26,8 @@ type Responder struct {
 type Hop struct {
 	TTL int
 	// Sent counts the probes of this TTL, including any the socket refused
-	// (they count as lost); Replies the replies to them.
+	// (they count as lost) and none the hop budget held back or sent only
+	// for discovery (tracer.Probe.Discovery); Replies the replies to them.
 	Sent, Replies int
 	// Loss is 1 - Replies/Sent, 0 when nothing was sent.
 	Loss float64
@@ -96,7 +97,10 @@ func Summarize(r tracer.Result, hops int, reached bool) Interval {
 		if p.Kind == tracer.KindReached {
 			in.Reached = true
 		}
-		if p.TTL < 1 || p.TTL > hops {
+		if p.TTL < 1 || p.TTL > hops || p.Discovery {
+			// Discovery probes went out beyond the hop budget: evidence
+			// of the path, not samples of the hop (its router may well
+			// shed their answers).
 			continue
 		}
 		h := &in.HopStats[p.TTL-1]
@@ -219,7 +223,7 @@ func forwardLost(r tracer.Result, hops int) []int {
 		if p.Round >= r.Rounds || p.TTL < 1 || p.TTL > hops || limit[p.Round] < hops {
 			continue
 		}
-		if p.Kind == tracer.KindNone && p.TTL > answered[p.Round] {
+		if p.Kind == tracer.KindNone && p.TTL > answered[p.Round] && !p.Discovery {
 			out[p.TTL-1]++
 		}
 	}

@@ -92,6 +92,8 @@ type core struct {
 	stats        *counters
 	// budget is the packet budget of every probe; nil: none.
 	budget *budget
+	// hops is the hop budget of every router; nil: none.
+	hops *hopBudget
 	// deliver receives each finished interval; the engine hands it to a
 	// goroutine off the loop.
 	deliver func(*Target, Result)
@@ -206,7 +208,9 @@ func (c *core) sendRound(at time.Time, j *job) {
 // sendRest sends the probes of rd not sent yet, as far as the packet
 // budget allows. When it runs out, the round goes on when the next token
 // comes, unless that is past the interval's end: the rest of the round is
-// then skipped and counted. Once the round is sent, its deadline is set.
+// then skipped and counted. A probe the hop budget holds back (its router
+// was asked enough) is skipped and counted at once. Once the round is
+// sent, its deadline is set.
 func (c *core) sendRest(rd *round) {
 	j := rd.job
 	if j.cancelled || j.target.removed {
@@ -220,7 +224,19 @@ func (c *core) sendRest(rd *round) {
 	proto := m.proto(dst.Is6())
 	total := rd.limit * len(j.flows)
 	for ; rd.sent < total; rd.sent++ {
-		if ok, next := c.budget.take(c.now()); !ok {
+		i := rd.sent
+		ttl, k := rd.limit-i/len(j.flows), i%len(j.flows)
+		f := j.flows[k]
+		now := c.now()
+		hop := c.hops.routers(f, ttl)
+		discovery := !c.hops.allow(&hop, now)
+		if discovery && c.hops.tried(f, ttl) {
+			// The router this TTL expires at was asked enough: the probe
+			// is not sent, and is neither sent nor lost (hopbudget.go).
+			c.stats.hopSkipped.Add(1)
+			continue
+		}
+		if ok, next := c.budget.take(now); !ok {
 			if next.Before(j.res.Start.Add(s.Interval)) {
 				c.events.push(&event{at: next, kind: evRoundMore, round: rd})
 				return
@@ -228,11 +244,10 @@ func (c *core) sendRest(rd *round) {
 			c.stats.skipped.Add(uint64(total - rd.sent))
 			break
 		}
-		i := rd.sent
-		ttl, k := rd.limit-i/len(j.flows), i%len(j.flows)
-		f := j.flows[k]
+		c.hops.spend(f, ttl, &hop, now)
 		seq := f.nextSeq()
 		p := newProbeRec(rd.index, ttl, k)
+		p.discovery = discovery
 		b := m.build(f, seq, c.buf[:])
 		sent := c.now()
 		if err := conn.WriteTo(b, dst, s.Src, ttl); err != nil {
@@ -314,6 +329,7 @@ func (c *core) reply(now, rx time.Time, r Reply, from netip.Addr, replyTTL int) 
 	p.kind, p.code, p.replyTTL, p.rtt = kind, r.Code, int16(replyTTL), rtt
 	p.from, p.ext = j.tabs.addr(from), j.tabs.ext(r.ext)
 	ttl := int(p.ttl)
+	c.hops.learn(f, ttl, from, kind)
 	switch kind {
 	case KindReached, KindDestUnreachable:
 		j.reached[p.round] = true

@@ -26,6 +26,10 @@
 //     machine (intervals and rounds on one event heap, parallel TTLs,
 //     deadlines judged by kernel receive times, reply matching), driven by
 //     explicit times so it is tested without sockets, privileges or sleeps.
+//   - budget.go: the packet budget (probes a second from the process);
+//     hopbudget.go, hopset.go: the hop budget (probes a second whose TTL
+//     expires at one router, so routers every target shares are sampled
+//     within their ICMP rate limit instead of shedding replies).
 //   - engine.go, queue.go: the event loop that drives the core from one
 //     timer, one reader goroutine per receiving socket and a request queue,
 //     and hands finished intervals to a delivery goroutine.

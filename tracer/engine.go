@@ -36,11 +36,15 @@ type Stats struct {
 	// ProbesSkipped counts probes the packet budget (Options.RateLimit)
 	// held back until their interval was over: they were never sent.
 	ProbesSkipped uint64
+	// HopProbesSkipped counts probes the hop budget (Options.HopRateLimit)
+	// held back because the router their TTL expires at had been asked
+	// enough: they were never sent, and count as neither sent nor lost.
+	HopProbesSkipped uint64
 }
 
 type counters struct {
-	sent, replies, sendErrors, unmatched, late, malformed, noSocket, badExt, skipped atomic.Uint64
-	drops                                                                            [2][nSocks]atomic.Uint64
+	sent, replies, sendErrors, unmatched, late, malformed, noSocket, badExt, skipped, hopSkipped atomic.Uint64
+	drops                                                                                        [2][nSocks]atomic.Uint64
 }
 
 // Options configure an Engine.
@@ -65,6 +69,13 @@ type Options struct {
 	// and counted (Stats.ProbesSkipped).
 	RateLimit float64
 	RateBurst int
+	// HopRateLimit is the hop budget: at most this many probes a second
+	// that expire at one router (asking it for a Time Exceeded), in
+	// bursts of at most HopRateBurst (default: five seconds' worth); 0
+	// means no limit. A probe it holds back is skipped at once and
+	// counted (Stats.HopProbesSkipped); see hopbudget.go.
+	HopRateLimit float64
+	HopRateBurst int
 	// Now is the clock; it must carry a monotonic reading (time.Now does).
 	// Default time.Now.
 	Now func() time.Time
@@ -151,16 +162,17 @@ func (e *Engine) request(r request) {
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
 	return Stats{
-		ProbesSent:    e.stats.sent.Load(),
-		Replies:       e.stats.replies.Load(),
-		SendErrors:    e.stats.sendErrors.Load(),
-		Unmatched:     e.stats.unmatched.Load(),
-		Late:          e.stats.late.Load(),
-		Malformed:     e.stats.malformed.Load(),
-		SocketDrops:   e.socketDrops(),
-		NoSocket:      e.stats.noSocket.Load(),
-		BadExtensions: e.stats.badExt.Load(),
-		ProbesSkipped: e.stats.skipped.Load(),
+		ProbesSent:       e.stats.sent.Load(),
+		Replies:          e.stats.replies.Load(),
+		SendErrors:       e.stats.sendErrors.Load(),
+		Unmatched:        e.stats.unmatched.Load(),
+		Late:             e.stats.late.Load(),
+		Malformed:        e.stats.malformed.Load(),
+		SocketDrops:      e.socketDrops(),
+		NoSocket:         e.stats.noSocket.Load(),
+		BadExtensions:    e.stats.badExt.Load(),
+		ProbesSkipped:    e.stats.skipped.Load(),
+		HopProbesSkipped: e.stats.hopSkipped.Load(),
 	}
 }
 
@@ -181,6 +193,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	conns := [2][nSocks]PacketConn{{o.Conn4, o.UDP4, o.TCP4}, {o.Conn6, o.UDP6, o.TCP6}}
 	c := newCore(conns, e.now, &e.stats, func(t *Target, r Result) { e.out.push(t, r) })
 	c.budget = newBudget(e.opts.RateLimit, burstOf(e.opts))
+	c.hops = newHopBudget(e.opts.HopRateLimit, hopBurstOf(e.opts))
 	c.fixedID = [2]uint16{o.ICMPID4, o.ICMPID6}
 	var wg sync.WaitGroup
 	for fam := range conns {

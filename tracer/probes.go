@@ -11,16 +11,17 @@ import (
 // repeat, are kept once per interval (recTables) and referred to by
 // index. The interval's Result gets them as Probes when it is delivered.
 type probeRec struct {
-	rtt      time.Duration
-	from     uint16 // 1 + index in recTables.addrs; 0: no reply
-	ext      uint16 // 1 + index in recTables.exts; 0: none
-	round    uint16
-	ttl      uint8
-	flow     uint8
-	kind     Kind
-	code     uint8
-	replyTTL int16
-	failed   bool
+	rtt       time.Duration
+	from      uint16 // 1 + index in recTables.addrs; 0: no reply
+	ext       uint16 // 1 + index in recTables.exts; 0: none
+	round     uint16
+	ttl       uint8
+	flow      uint8
+	kind      Kind
+	code      uint8
+	replyTTL  int16
+	failed    bool
+	discovery bool
 }
 
 // recTables are an interval's distinct responders and extensions.
@@ -70,7 +71,7 @@ func newProbeRec(round, ttl, flow int) probeRec {
 // probe expands the record.
 func (t *recTables) probe(r *probeRec) Probe {
 	p := Probe{Round: int(r.round), TTL: int(r.ttl), Flow: int(r.flow), Kind: r.kind, Code: r.code,
-		RTT: r.rtt, ReplyTTL: int(r.replyTTL), SendFailed: r.failed}
+		RTT: r.rtt, ReplyTTL: int(r.replyTTL), SendFailed: r.failed, Discovery: r.discovery}
 	if r.from > 0 {
 		p.From = t.addrs[r.from-1]
 	}

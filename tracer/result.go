@@ -56,6 +56,13 @@ type Probe struct {
 	ReplyTTL int
 	// SendFailed is set when the socket refused the probe; it counts as lost.
 	SendFailed bool
+	// Discovery is set when the probe went out although the hop budget
+	// had no token for the router it was expected to reach, because it
+	// was the flow's first at its TTL (every TTL is probed at least once,
+	// so that no guess hides the destination). It is evidence of the path
+	// like any probe, but not a sample of the hop: the router may well
+	// shed its answer, so it is left out of the hop's statistics.
+	Discovery bool
 	// MPLS and Interface are what the router's ICMP extensions said: the
 	// label stack ("label/tc/s/ttl", top first) and the incoming
 	// interface; empty when it sent none.

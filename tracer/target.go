@@ -75,6 +75,11 @@ type flow struct {
 	// wireID, when not zero, is the ICMP identifier the socket puts on
 	// the wire instead of id (datagram "ping" sockets).
 	wireID uint16
+	// hops is the responder last seen at each TTL (index TTL-1), and
+	// tried the TTLs probed at least once, for the hop budget
+	// (hopbudget.go); unused without one.
+	hops  []netip.Addr
+	tried [4]uint64
 }
 
 // wire is the flow identifier replies carry: the ICMP identifier on the

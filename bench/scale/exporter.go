@@ -55,7 +55,9 @@ func writeConfig(path string, n int, s settings) error {
 
 // startExporter writes the configuration of n targets into dir and runs
 // the exporter binary in namespace ns, listening on listen, without
-// history, logging warnings and errors to dir/exporter-N.log. env is added
+// history and without the hop budget (the bench measures the exporter at
+// the full configured rate, its routers answer every probe), logging
+// warnings and errors to dir/exporter-N.log. env is added
 // to its environment. It returns once /-/ready answers.
 func startExporter(ctx context.Context, bin, dir, ns, listen string, n int, s settings, sc *scraper, env []string) (*child, error) {
 	cfg := filepath.Join(dir, fmt.Sprintf("targets-%d.yml", n))
@@ -63,7 +65,8 @@ func startExporter(ctx context.Context, bin, dir, ns, listen string, n int, s se
 		return nil, err
 	}
 	c, err := startIn(ns, env, nil, filepath.Join(dir, fmt.Sprintf("exporter-%d.log", n)), bin,
-		"--config.file="+cfg, "--web.listen-address="+listen, "--storage.path=", "--log.level=warn")
+		"--config.file="+cfg, "--web.listen-address="+listen, "--storage.path=", "--log.level=warn",
+		"--probe.hop-rate-limit=0")
 	if err != nil {
 		return nil, err
 	}
