@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,6 +35,7 @@ import (
 	"github.com/traceroute-exporter/traceroute_exporter/config"
 	"github.com/traceroute-exporter/traceroute_exporter/history"
 	"github.com/traceroute-exporter/traceroute_exporter/prober"
+	"github.com/traceroute-exporter/traceroute_exporter/sources"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 	pages "github.com/traceroute-exporter/traceroute_exporter/web"
 )
@@ -61,6 +63,7 @@ func run() int {
 		retention   model.Duration
 		rateLimit   = kingpin.Flag("probe.rate-limit", "Packet budget: at most this many probes a second from the whole process, in bursts of at most a tenth of a second's worth; rounds it holds back go on later in their interval, and what cannot go out within it is skipped and counted in traceroute_exporter_probes_skipped_total. 0: no limit.").Default("50000").Float64()
 		externalURL = kingpin.Flag("web.external-url", "The URL under which the exporter is reached (e.g. behind a reverse proxy), for links in pages and diagrams; as Prometheus's flag of the same name.").Default("").String()
+		shardFlag   = kingpin.Flag("targets.shard", "Trace only this instance's share of the targets, I/N (0 <= I < N): the targets rendezvous hashing of their names gives shard I of N, so N instances with the same configuration trace every target once. Empty: every target.").Default("").String()
 		dropCaps    = kingpin.Flag("runtime.drop-capabilities", "Give up every capability (CAP_NET_RAW included) once the sockets are open; CAP_NET_BIND_SERVICE is kept when a --web.listen-address port is below 1024. --no-runtime.drop-capabilities keeps them.").Default("true").Bool()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, defaultListen)
 	)
@@ -76,13 +79,18 @@ func run() int {
 			return 1
 		}
 	}
+	shard, err := sources.ParseShard(*shardFlag)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: --targets.shard: %v\n", program, err)
+		return 1
+	}
 	if *configCheck {
 		c, err := config.Load(*configFile)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: invalid: %v\n", *configFile, err)
 			return 1
 		}
-		fmt.Printf("%s: OK, %d targets\n", *configFile, len(c.Targets))
+		fmt.Printf("%s: OK, %d targets, %d target sources\n", *configFile, len(c.Targets), len(c.Sources))
 		return 0
 	}
 
@@ -126,8 +134,12 @@ func run() int {
 	}
 	defer enr.close()
 	manager := prober.NewManager(ctx, prober.Options{Tracer: engine, Resolver: net.DefaultResolver, DNSRefresh: *dnsRefresh, Enrich: enr.sources, Logger: logger})
-	manager.Apply(cfg)
 	defer manager.Stop()
+	// Static targets and the targets sources discover reach the manager
+	// through discovery, which applies them like a reload.
+	discovery := sources.NewManager(ctx, sources.Options{Apply: manager.Apply, Shard: shard, Logger: log.With(logger, "component", "target_sources")})
+	discovery.SetConfig(cfg)
+	defer discovery.Stop()
 
 	// The targets' collector is served by its own handler, which writes
 	// the text format straight from its per-target cache; reg holds the
@@ -144,8 +156,9 @@ func run() int {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collector.WebInfo(*externalURL),
+		sources.Collector{Status: discovery.Status},
 	)
-	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, logger: logger}
+	reloader := &reloader{file: *configFile, safe: &safe, targets: discovery, enrich: enr, logger: logger}
 
 	var hist api.History // an untyped nil when persistence is off
 	if enr.store != nil {
@@ -176,6 +189,7 @@ func run() int {
 			shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
 			srv.Shutdown(shutdown)
 			done()
+			discovery.Stop()
 			manager.Stop()
 			cancel()
 			<-engineDone

@@ -16,6 +16,7 @@ import (
 	"github.com/traceroute-exporter/traceroute_exporter/config"
 	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/prober"
+	"github.com/traceroute-exporter/traceroute_exporter/sources"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 )
 
@@ -147,7 +148,7 @@ type reloader struct {
 	mu      sync.Mutex
 	file    string
 	safe    *config.Safe
-	manager *prober.Manager
+	targets *sources.Manager
 	enrich  *enrichment
 	logger  log.Logger
 }
@@ -163,7 +164,7 @@ func (r *reloader) reload() error {
 		return err
 	}
 	r.enrich.reload(cfg)
-	r.manager.Apply(cfg)
-	level.Info(r.logger).Log("msg", "Configuration reloaded", "file", r.file, "targets", len(cfg.Targets))
+	r.targets.SetConfig(cfg)
+	level.Info(r.logger).Log("msg", "Configuration reloaded", "file", r.file, "targets", len(cfg.Targets), "target_sources", len(cfg.Sources))
 	return nil
 }

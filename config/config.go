@@ -45,6 +45,8 @@ type Config struct {
 	Targets []Target
 	// Verdict are the criteria by which path changes are judged.
 	Verdict Verdict
+	// Sources are the `target_sources:` that discover further targets.
+	Sources []TargetSource
 }
 
 // Target is one traced destination with every default applied.
@@ -110,6 +112,8 @@ type file struct {
 	Defaults fileDefaults `yaml:"defaults"`
 	Targets  []fileTarget `yaml:"targets"`
 	Verdict  *fileVerdict `yaml:"verdict"`
+	// TargetSources is `target_sources:` (config/sources.go).
+	TargetSources []fileSource `yaml:"target_sources"`
 }
 
 // Load reads and validates the file at path.
@@ -148,6 +152,9 @@ func Parse(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("verdict: %w", err)
 	}
 	cfg := &Config{Verdict: verdict}
+	if cfg.Sources, err = buildSources(base, f.TargetSources); err != nil {
+		return nil, err
+	}
 	names := map[string]int{}
 	for i, ft := range f.Targets {
 		t, err := buildTarget(base, ft)

@@ -1,0 +1,100 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestTargetSourcesParsed(t *testing.T) {
+	c, err := Parse([]byte(`
+defaults:
+  interval: 10s
+target_sources:
+  - name: files
+    max_targets: 50
+    defaults: {protocol: tcp, port: 8443, interval: 20s, labels: {team: net}}
+    file_sd: {files: [/etc/t/*.json, /etc/t/extra.yml]}
+  - name: api
+    http_sd:
+      url: https://sd.example/targets
+      refresh_interval: 15s
+      basic_auth: {username: u, password: p}
+      tls_config: {insecure_skip_verify: true}
+  - name: names
+    dns: {names: [a.example, b.example], type: AAAA}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sources) != 3 {
+		t.Fatalf("%d sources, want 3", len(c.Sources))
+	}
+	f, h, d := c.Sources[0], c.Sources[1], c.Sources[2]
+	if f.Name != "files" || f.MaxTargets != 50 || !reflect.DeepEqual(f.FileSD, &FileSD{Files: []string{"/etc/t/*.json", "/etc/t/extra.yml"}, RefreshInterval: DefaultFileSDRefresh}) {
+		t.Errorf("file_sd source %+v %+v", f, f.FileSD)
+	}
+	if h.MaxTargets != DefaultMaxTargets || h.HTTPSD.URL != "https://sd.example/targets" || h.HTTPSD.RefreshInterval != 15*time.Second ||
+		h.HTTPSD.HTTPClientConfig.BasicAuth == nil || h.HTTPSD.HTTPClientConfig.BasicAuth.Username != "u" || !h.HTTPSD.HTTPClientConfig.TLSConfig.InsecureSkipVerify ||
+		!h.HTTPSD.HTTPClientConfig.FollowRedirects {
+		t.Errorf("http_sd source %+v", h.HTTPSD)
+	}
+	if !reflect.DeepEqual(d.DNS, &DNSSD{Names: []string{"a.example", "b.example"}, Type: "AAAA", RefreshInterval: DefaultDNSSDRefresh}) {
+		t.Errorf("dns source %+v", d.DNS)
+	}
+	if !f.SameLocation(f) || !h.SameLocation(h) || f.SameLocation(h) || h.SameLocation(d) {
+		t.Error("SameLocation wrong")
+	}
+}
+
+func TestSourceTarget(t *testing.T) {
+	c, err := Parse([]byte(`
+defaults: {probes: 3}
+target_sources:
+  - name: web
+    defaults: {protocol: tcp, labels: {team: net, tier: "1"}}
+    file_sd: {files: [t.json]}
+  - name: ping
+    defaults: {interval: 5s}
+    file_sd: {files: [t.json]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, ping := c.Sources[0], c.Sources[1]
+	for _, tc := range []struct {
+		name    string
+		src     TargetSource
+		host    string
+		port    int
+		labels  map[string]string
+		want    Target
+		wantErr string
+	}{
+		{"tcp default port", web, "198.18.7.2", 0, map[string]string{"tier": "2", "__meta_x": "y"},
+			Target{Name: "198.18.7.2", Host: "198.18.7.2", Protocol: "tcp", Port: 443, Family: "ip4", Interval: DefaultInterval, Probes: 3, Timeout: DefaultTimeout,
+				MaxHops: DefaultMaxHops, Flows: 1, PMTUEvery: DefaultPMTUEvery, Labels: map[string]string{"team": "net", "tier": "2", "source": "web"}}, ""},
+		{"tcp port from the source names host:port", web, "2001:db8::7", 8080, nil,
+			Target{Name: "[2001:db8::7]:8080", Host: "2001:db8::7", Protocol: "tcp", Port: 8080, Family: "ip6", Interval: DefaultInterval, Probes: 3, Timeout: DefaultTimeout,
+				MaxHops: DefaultMaxHops, Flows: 1, PMTUEvery: DefaultPMTUEvery, Labels: map[string]string{"team": "net", "tier": "1", "source": "web"}}, ""},
+		{"icmp ignores the port", ping, "www.example", 443, map[string]string{"source": "spoofed"},
+			Target{Name: "www.example", Host: "www.example", Protocol: "icmp", Family: "ip4", Interval: 5 * time.Second, Probes: 3, Timeout: DefaultTimeout,
+				MaxHops: DefaultMaxHops, Flows: 1, PMTUEvery: DefaultPMTUEvery, Labels: map[string]string{"source": "ping"}}, ""},
+		{"bad host", ping, "not a host", 0, nil, Target{}, `host: "not a host" is neither an IP address nor a valid DNS name`},
+		{"reserved label", ping, "198.18.7.2", 0, map[string]string{"hop": "1"}, Target{}, `labels: "hop" is reserved by the exporter`},
+		{"bad port", web, "198.18.7.2", 70000, nil, Target{}, "port: 70000 is out of range 1..65535"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.src.Target(tc.host, tc.port, tc.labels)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %+v (%v)\nwant %+v", got, err, tc.want)
+			}
+		})
+	}
+}
