@@ -64,6 +64,7 @@ func run() int {
 		rateLimit   = kingpin.Flag("probe.rate-limit", "Packet budget: at most this many probes a second from the whole process, in bursts of at most a tenth of a second's worth; rounds it holds back go on later in their interval, and what cannot go out within it is skipped and counted in traceroute_exporter_probes_skipped_total. 0: no limit.").Default("50000").Float64()
 		externalURL = kingpin.Flag("web.external-url", "The URL under which the exporter is reached (e.g. behind a reverse proxy), for links in pages and diagrams; as Prometheus's flag of the same name.").Default("").String()
 		shardFlag   = kingpin.Flag("targets.shard", "Trace only this instance's share of the targets, I/N (0 <= I < N): the targets rendezvous hashing of their names gives shard I of N, so N instances with the same configuration trace every target once. Empty: every target.").Default("").String()
+		siteName    = kingpin.Flag("web.site-name", "Name of this vantage point, shown with the shard on the pages and in /api/v1/status (e.g. the site's external_labels site value in a multi-site set-up).").Default("").String()
 		dropCaps    = kingpin.Flag("runtime.drop-capabilities", "Give up every capability (CAP_NET_RAW included) once the sockets are open; CAP_NET_BIND_SERVICE is kept when a --web.listen-address port is below 1024. --no-runtime.drop-capabilities keeps them.").Default("true").Bool()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, defaultListen)
 	)
@@ -164,8 +165,8 @@ func run() int {
 	if enr.store != nil {
 		hist = enr.store
 	}
-	apiHandler := api.New(apiSource{manager}, hist, logger)
-	pagesHandler := pages.New(apiSource{manager}, hist, pages.Options{ExternalURL: *externalURL, MetricsPath: *metricsPath})
+	apiHandler := api.WithStatus(api.New(apiSource{manager}, hist, logger), func() api.Status { return apiStatus(*siteName, discovery, manager) })
+	pagesHandler := pages.New(apiSource{manager}, hist, pages.Options{ExternalURL: *externalURL, MetricsPath: *metricsPath, Site: *siteName, Shard: shard.String()})
 	srv := &http.Server{Handler: routes(collector.Handler(targets, reg), *metricsPath, reloader, apiHandler, pagesHandler), ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- web.ListenAndServe(srv, webFlags, slogLogger(logger)) }()
