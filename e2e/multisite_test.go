@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/traceroute-exporter/traceroute_exporter/grafana"
 	"github.com/traceroute-exporter/traceroute_exporter/internal/testenv"
@@ -16,22 +19,32 @@ import (
 
 const centralAddr = "127.0.0.1:19290"
 
-// agentConfig is the configuration of a Prometheus in agent mode next to
-// an exporter: it scrapes the exporter and remote-writes everything to the
-// central Prometheus with the site's external label (examples/ has the
-// same file for production).
-func agentConfig(site, exporter string) string {
-	return fmt.Sprintf(`
-global:
-  scrape_interval: 1s
-  external_labels: {site: %s}
-scrape_configs:
-  - job_name: traceroute
-    static_configs: [{targets: ["%s"]}]
-remote_write:
-  - url: http://%s/api/v1/write
-    queue_config: {batch_send_deadline: 1s}
-`, site, exporter, centralAddr)
+// agentConfig is examples/multisite/prometheus-agent.yml, the agent
+// configuration the README recommends, with only the site, the exporter's
+// address, the central Prometheus's URL and shorter intervals changed.
+func agentConfig(t *testing.T, site, exporter string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "examples", "multisite", "prometheus-agent.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	global := c["global"].(map[string]any)
+	global["scrape_interval"] = "1s"
+	global["external_labels"].(map[string]any)["site"] = site
+	scrape := c["scrape_configs"].([]any)[0].(map[string]any)
+	scrape["static_configs"].([]any)[0].(map[string]any)["targets"] = []string{exporter}
+	rw := c["remote_write"].([]any)[0].(map[string]any)
+	rw["url"] = "http://" + centralAddr + "/api/v1/write"
+	rw["queue_config"].(map[string]any)["batch_send_deadline"] = "1s"
+	out, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 // TestShardsThroughAgentsToCentralPrometheus: two exporters with the same
@@ -71,7 +84,7 @@ func TestShardsThroughAgentsToCentralPrometheus(t *testing.T) {
 	for i, e := range exporters {
 		agentAddr := fmt.Sprintf("127.0.0.1:%d", 19291+i)
 		startService(t, src, prometheusBin, "--enable-feature=agent",
-			"--config.file="+writeFile(t, dir, fmt.Sprintf("agent%d.yml", i), agentConfig("lab", e.addr)),
+			"--config.file="+writeFile(t, dir, fmt.Sprintf("agent%d.yml", i), agentConfig(t, "lab", e.addr)),
 			"--storage.agent.path="+filepath.Join(dir, fmt.Sprintf("agent%d", i)), "--web.listen-address="+agentAddr)
 		waitReady(t, client, "agent", "http://"+agentAddr+"/-/ready")
 	}
