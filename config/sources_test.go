@@ -1,7 +1,10 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -96,5 +99,28 @@ target_sources:
 				t.Fatalf("got %+v (%v)\nwant %+v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestReadmeTargetSourcesExample keeps the README's target_sources example
+// valid.
+func TestReadmeTargetSourcesExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "### Target sources")
+	j := strings.Index(s[i:], "```yaml\n")
+	k := strings.Index(s[i+j+8:], "```")
+	if i < 0 || j < 0 || k < 0 {
+		t.Fatal("no yaml block under README's \"Target sources\"")
+	}
+	c, err := Parse([]byte(s[i+j+8 : i+j+8+k]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sources) != 3 || c.Sources[0].FileSD == nil || c.Sources[1].HTTPSD == nil || c.Sources[2].DNS == nil {
+		t.Fatalf("README example: %+v, want a file_sd, an http_sd and a dns source", c.Sources)
 	}
 }
