@@ -41,10 +41,12 @@ type TargetSource struct {
 	// MaxTargets is the most targets the source adds; the rest of its
 	// list (in the source's own order) is dropped.
 	MaxTargets int
-	// FileSD, HTTPSD and DNS configure the kind of source; one is set.
+	// FileSD, HTTPSD, DNS and Flows configure the kind of source; one is
+	// set.
 	FileSD *FileSD
 	HTTPSD *HTTPSD
 	DNS    *DNSSD
+	Flows  *FlowsSD
 	// base is the file's defaults overlaid by the source's defaults, and
 	// port the source's default port (0: the protocol's).
 	base Target
@@ -102,6 +104,7 @@ type fileSource struct {
 		Type            *string  `yaml:"type"`
 		RefreshInterval *string  `yaml:"refresh_interval"`
 	} `yaml:"dns"`
+	Flows *fileFlows `yaml:"flows"`
 }
 
 // rawNode keeps a YAML subtree to decode later.
@@ -189,11 +192,15 @@ func buildSource(base Target, f fileSource) (TargetSource, error) {
 		kinds++
 		s.DNS, err = buildDNSSD(f)
 	}
+	if f.Flows != nil && err == nil {
+		kinds++
+		s.Flows, err = buildFlows(f.Flows)
+	}
 	if err != nil {
 		return s, err
 	}
 	if kinds != 1 {
-		return s, errors.New("exactly one of file_sd, http_sd, dns is required")
+		return s, errors.New("exactly one of file_sd, http_sd, dns, flows is required")
 	}
 	return s, nil
 }
@@ -328,7 +335,7 @@ func (s TargetSource) Target(host string, port int, labels map[string]string) (T
 // SameLocation reports whether a and b read the same place the same way,
 // so a reload may keep the list a has found.
 func (s TargetSource) SameLocation(o TargetSource) bool {
-	return reflect.DeepEqual(s.FileSD, o.FileSD) && reflect.DeepEqual(s.DNS, o.DNS) && httpEqual(s.HTTPSD, o.HTTPSD)
+	return reflect.DeepEqual(s.FileSD, o.FileSD) && reflect.DeepEqual(s.DNS, o.DNS) && reflect.DeepEqual(s.Flows, o.Flows) && httpEqual(s.HTTPSD, o.HTTPSD)
 }
 
 func httpEqual(a, b *HTTPSD) bool {

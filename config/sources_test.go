@@ -124,3 +124,27 @@ func TestReadmeTargetSourcesExample(t *testing.T) {
 		t.Fatalf("README example: %+v, want a file_sd, an http_sd and a dns source", c.Sources)
 	}
 }
+
+func TestFlowsSourceParsed(t *testing.T) {
+	c, err := Parse([]byte(`
+target_sources:
+  - name: top
+    max_targets: 60
+    flows: {listen_address: "127.0.0.1:2055", top: 50, window: 5m, refresh_interval: 10s, aggregate: prefix}
+  - name: defaults
+    flows: {listen_address: ":6343", protocol: sflow}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &FlowsSD{ListenAddress: "127.0.0.1:2055", Protocol: "netflow", Top: 50, Margin: DefaultFlowsMargin, Window: 5 * time.Minute,
+		MinTime: DefaultFlowsMinTime, RefreshInterval: 10 * time.Second, Prefix: true}
+	if !reflect.DeepEqual(c.Sources[0].Flows, want) {
+		t.Errorf("flows %+v, want %+v", c.Sources[0].Flows, want)
+	}
+	want = &FlowsSD{ListenAddress: ":6343", Protocol: "sflow", Top: DefaultFlowsTop, Margin: DefaultFlowsMargin, Window: DefaultFlowsWindow,
+		MinTime: DefaultFlowsMinTime, RefreshInterval: DefaultFlowsRefresh}
+	if !reflect.DeepEqual(c.Sources[1].Flows, want) {
+		t.Errorf("flows %+v, want %+v", c.Sources[1].Flows, want)
+	}
+}

@@ -41,6 +41,7 @@ type Manager struct {
 // state is one running source and its last good list.
 type state struct {
 	src    config.TargetSource
+	source Source
 	cancel context.CancelFunc
 	items  []Item
 	// targets is the last good list, built from items.
@@ -61,21 +62,29 @@ func NewManager(ctx context.Context, o Options) *Manager {
 
 // SetConfig makes cfg the running configuration, as at start and on
 // every reload: every source is started again (so files are re-read and
-// endpoints polled at once), a source whose location did not change keeps
-// its last list until it reports a new one, and the merged targets are
-// applied.
+// endpoints polled at once) except a flow collector whose configuration
+// did not change; a source whose location did not change keeps its last
+// list until it reports a new one; and the merged targets are applied.
 func (m *Manager) SetConfig(cfg *config.Config) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old := map[string]*state{}
 	for _, s := range m.states {
-		s.cancel()
 		old[s.src.Name] = s
 	}
 	m.cfg, m.states = cfg, nil
+	var start []*state
 	for _, src := range cfg.Sources {
+		o, ok := old[src.Name]
+		// A flow collector whose configuration is unchanged keeps
+		// running: restarting it would empty its window.
+		if ok && src.Flows != nil && reflect.DeepEqual(o.src, src) {
+			delete(old, src.Name)
+			m.states = append(m.states, o)
+			continue
+		}
 		s := &state{src: src}
-		if o, ok := old[src.Name]; ok {
+		if ok {
 			s.errors = o.errors
 			if o.src.SameLocation(src) {
 				s.items = o.items
@@ -83,13 +92,18 @@ func (m *Manager) SetConfig(cfg *config.Config) {
 			}
 		}
 		m.states = append(m.states, s)
+		start = append(start, s)
+	}
+	for _, o := range old {
+		o.cancel()
 	}
 	m.applyLocked(true)
-	for _, s := range m.states {
+	for _, s := range start {
 		ctx, cancel := context.WithCancel(m.ctx)
 		s.cancel = cancel
 		l := log.With(m.logger, "source", s.src.Name)
-		go m.newSrc(s.src, l).Run(ctx, func(items []Item, err error) { m.report(ctx, s, items, err) })
+		s.source = m.newSrc(s.src, l)
+		go s.source.Run(ctx, func(items []Item, err error) { m.report(ctx, s, items, err) })
 	}
 }
 
@@ -170,6 +184,13 @@ type SourceStatus struct {
 	Targets int
 	// Errors counts its failed refreshes.
 	Errors float64
+	// Flows are a flow collector's counters; nil for other sources.
+	Flows *FlowCounts
+}
+
+// FlowCounts are a flow collector's counters (FlowStats).
+type FlowCounts struct {
+	Records, DecodeErrors, UnknownTemplates float64
 }
 
 // Status returns every running source's status, in configuration order.
@@ -179,6 +200,10 @@ func (m *Manager) Status() []SourceStatus {
 	out := make([]SourceStatus, len(m.states))
 	for i, s := range m.states {
 		out[i] = SourceStatus{Name: s.src.Name, Targets: len(s.targets), Errors: s.errors}
+		if f, ok := s.source.(*Flows); ok {
+			out[i].Flows = &FlowCounts{Records: float64(f.Stats.Records.Load()),
+				DecodeErrors: float64(f.Stats.DecodeErrors.Load()), UnknownTemplates: float64(f.Stats.UnknownTemplates.Load())}
+		}
 	}
 	return out
 }

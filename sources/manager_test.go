@@ -2,6 +2,7 @@ package sources
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -191,5 +192,36 @@ func TestManagerShards(t *testing.T) {
 	}
 	if total != 41 {
 		t.Fatalf("two shards run %d targets, want 41", total)
+	}
+}
+
+// TestManagerKeepsFlowCollectorAcrossReload: a reload with the flow
+// collector's configuration unchanged keeps it running (its window and
+// counters); a changed one is restarted.
+func TestManagerKeepsFlowCollectorAcrossReload(t *testing.T) {
+	h := newHarness(t, Shard{})
+	cfg := func(top int) *config.Config {
+		return testConfig(t, fmt.Sprintf("target_sources:\n  - {name: top, flows: {listen_address: '127.0.0.1:2055', top: %d}}\n  - {name: files, file_sd: {files: [a.json]}}\n", top))
+	}
+	h.m.SetConfig(cfg(10))
+	top := h.started("top")
+	files := h.started("files")
+	top.report([]Item{{Host: "198.51.100.1"}}, nil)
+	h.m.SetConfig(cfg(10))
+	h.started("files")
+	if top.ctx.Err() != nil || files.ctx.Err() == nil {
+		t.Fatalf("unchanged reload: collector stopped %v, file source stopped %v; want only the file source restarted", top.ctx.Err() != nil, files.ctx.Err() != nil)
+	}
+	select {
+	case <-h.runs["top"]:
+		t.Fatal("unchanged collector started again")
+	default:
+	}
+	top.report([]Item{{Host: "198.51.100.1"}, {Host: "198.51.100.2"}}, nil)
+	h.wantApplied(4, "198.51.100.1 198.51.100.2")
+	h.m.SetConfig(cfg(20))
+	h.started("top")
+	if top.ctx.Err() == nil {
+		t.Fatal("changed collector not stopped")
 	}
 }

@@ -19,7 +19,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 func renderMetrics(t *testing.T) []byte {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(Collector{Status: func() []SourceStatus {
-		return []SourceStatus{{Name: "files", Targets: 12}, {Name: "api", Targets: 0, Errors: 3}}
+		return []SourceStatus{{Name: "files", Targets: 12}, {Name: "api", Targets: 0, Errors: 3},
+			{Name: "top", Targets: 100, Flows: &FlowCounts{Records: 12345, DecodeErrors: 2, UnknownTemplates: 7}}}
 	}})
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -18,6 +18,8 @@ func New(c config.TargetSource, logger log.Logger) Source {
 		return &HTTPSD{Config: *c.HTTPSD, Logger: logger}
 	case c.DNS != nil:
 		return &DNS{Config: *c.DNS, Logger: logger}
+	case c.Flows != nil:
+		return &Flows{Config: *c.Flows, Logger: logger}
 	}
 	return failing{errors.New("source of an unknown kind")}
 }
