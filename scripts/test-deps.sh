@@ -3,7 +3,8 @@
 # iproute2 and nftables (namespace networks), traceroute and iputils-ping
 # (cross-checks), tcpdump (packet captures), prometheus (promtool, and the
 # server the alerting test runs), prometheus-alertmanager (with amtool),
-# chromium (the browser test), systemd (systemd-analyze checks the example
+# chromium (the browser test), softflowd (NetFlow from real traffic for
+# the flows target source), systemd (systemd-analyze checks the example
 # unit) and python3-aiosmtpd (the SMTP server the
 # e-mail test delivers to; it runs with Debian's /usr/bin/python3, whatever
 # python3 comes first on PATH). Needs root to install; run by `make test`
@@ -23,6 +24,7 @@ check prometheus prometheus
 check prometheus-alertmanager prometheus-alertmanager
 check amtool prometheus-alertmanager
 check chromium chromium
+check softflowd softflowd
 check systemd-analyze systemd
 has_aiosmtpd || need+=(python3-aiosmtpd)
 [ ${#need[@]} -eq 0 ] && exit 0
@@ -36,7 +38,7 @@ echo "test-deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-for t in ip nft traceroute ping tcpdump promtool prometheus prometheus-alertmanager amtool chromium systemd-analyze; do
+for t in ip nft traceroute ping tcpdump promtool prometheus prometheus-alertmanager amtool chromium softflowd systemd-analyze; do
 	command -v "$t" >/dev/null || { echo "test-deps: $t still missing after install" >&2; exit 1; }
 done
 has_aiosmtpd || { echo "test-deps: /usr/bin/python3 cannot import aiosmtpd after install" >&2; exit 1; }
