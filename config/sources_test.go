@@ -120,8 +120,8 @@ func TestReadmeTargetSourcesExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Sources) != 3 || c.Sources[0].FileSD == nil || c.Sources[1].HTTPSD == nil || c.Sources[2].DNS == nil {
-		t.Fatalf("README example: %+v, want a file_sd, an http_sd and a dns source", c.Sources)
+	if len(c.Sources) != 4 || c.Sources[0].FileSD == nil || c.Sources[1].HTTPSD == nil || c.Sources[2].DNS == nil || c.Sources[3].Flows == nil {
+		t.Fatalf("README example: %+v, want a file_sd, an http_sd, a dns and a flows source", c.Sources)
 	}
 }
 
