@@ -72,11 +72,12 @@ func tracedTargets(m metrics) string {
 	return strings.Join(out, ", ")
 }
 
-// TestTargetSourcesFollowFileAndHTTP: targets from a file_sd file and from
-// an HTTP SD endpoint (a server started by the test) are traced through
+// TestTargetSourcesFollowFileAndHTTP: targets from a file_sd file, from an
+// HTTP SD endpoint (a server started by the test) and from a DNS name
+// (one target per address, from the namespace's hosts file) are traced through
 // the namespace network, with their source and labels, a static target
-// winning a name clash; they appear and disappear as the file and the
-// endpoint change, without restarting targets that stay; a failing
+// winning a name clash; they appear and disappear as the file, the
+// endpoint and the name's addresses change, without restarting targets that stay; a failing
 // endpoint keeps its last list and counts errors.
 func TestTargetSourcesFollowFileAndHTTP(t *testing.T) {
 	requireLab(t)
@@ -94,6 +95,8 @@ func TestTargetSourcesFollowFileAndHTTP(t *testing.T) {
 	writeAtomic(t, fileA, `[{"targets": ["198.19.0.1", "198.19.0.2"], "labels": {"zone": "a"}}]`)
 	api := startSDServer(t, src)
 	api.set(200, `[{"targets": ["198.19.0.3", "198.19.0.1", "198.19.0.4"], "labels": {"zone": "b"}}]`)
+	// A name with two addresses in the namespace's hosts file.
+	hosts := newHostsFile(t, src, "198.19.0.7 pool.lab.example", "198.19.0.8 pool.lab.example")
 
 	e := startExporter(t, src, 10195, fmt.Sprintf(`
 defaults: {interval: 1s, probes: 2, timeout: 500ms, max_hops: 10}
@@ -104,6 +107,8 @@ target_sources:
     file_sd: {files: ['%s/*.json']}
   - name: api
     http_sd: {url: '%s', refresh_interval: 1s}
+  - name: pool
+    dns: {names: [pool.lab.example], type: A, refresh_interval: 1s}
 `, sdDir, api.url))
 
 	want := func(what, traced string, sources map[string]float64) metrics {
@@ -122,7 +127,7 @@ target_sources:
 	}
 	// The static 198.19.0.4 wins over the endpoint's; files, the first
 	// source, wins 198.19.0.1 over the endpoint.
-	m := want("the first lists", "198.19.0.1 files a, 198.19.0.2 files a, 198.19.0.3 api b, 198.19.0.4", map[string]float64{"files": 2, "api": 3})
+	m := want("the first lists", "198.19.0.1 files a, 198.19.0.2 files a, 198.19.0.3 api b, 198.19.0.4, 198.19.0.7 pool, 198.19.0.8 pool", map[string]float64{"files": 2, "api": 3, "pool": 2})
 	m = e.waitFor(20*time.Second, "every discovered target traced to the destination", func(m metrics) bool {
 		for _, tg := range []string{"198.19.0.1", "198.19.0.2", "198.19.0.3"} {
 			if v, _ := m.get("traceroute_destination_reached", map[string]string{"target": tg}); v != 1 {
@@ -137,10 +142,13 @@ target_sources:
 	sent := m.value(t, "traceroute_probes_sent_total", map[string]string{"target": "198.19.0.2"})
 
 	// The file drops 198.19.0.1 (the endpoint's takes over) and adds
-	// 198.19.0.5; the endpoint drops 198.19.0.3 and adds 198.19.0.6.
+	// 198.19.0.5; the endpoint drops 198.19.0.3 and adds 198.19.0.6; the
+	// name loses an address (Go's resolver reads the hosts file again
+	// within about 5s).
 	writeAtomic(t, fileA, `[{"targets": ["198.19.0.2", "198.19.0.5"], "labels": {"zone": "a"}}]`)
 	api.set(200, `[{"targets": ["198.19.0.1", "198.19.0.4", "198.19.0.6"], "labels": {"zone": "b"}}]`)
-	m = want("the changed lists", "198.19.0.1 api b, 198.19.0.2 files a, 198.19.0.4, 198.19.0.5 files a, 198.19.0.6 api b", map[string]float64{"files": 2, "api": 3})
+	hosts.write("198.19.0.8 pool.lab.example")
+	m = want("the changed lists", "198.19.0.1 api b, 198.19.0.2 files a, 198.19.0.4, 198.19.0.5 files a, 198.19.0.6 api b, 198.19.0.8 pool", map[string]float64{"files": 2, "api": 3, "pool": 1})
 	if now := m.value(t, "traceroute_probes_sent_total", map[string]string{"target": "198.19.0.2"}); now < sent {
 		t.Fatalf("198.19.0.2 was restarted by a change of other targets: probes sent %v, before %v", now, sent)
 	}
@@ -152,7 +160,7 @@ target_sources:
 		return v >= 2
 	})
 	m = e.scrape()
-	if got := tracedTargets(m); got != "198.19.0.1 api b, 198.19.0.2 files a, 198.19.0.4, 198.19.0.5 files a, 198.19.0.6 api b" {
+	if got := tracedTargets(m); got != "198.19.0.1 api b, 198.19.0.2 files a, 198.19.0.4, 198.19.0.5 files a, 198.19.0.6 api b, 198.19.0.8 pool" {
 		t.Fatalf("a failing endpoint changed the targets: %s", got)
 	}
 	if v := m.value(t, "traceroute_target_source_errors_total", map[string]string{"source": "files"}); v != 0 {
@@ -163,8 +171,8 @@ target_sources:
 	if err := os.Remove(fileA); err != nil {
 		t.Fatal(err)
 	}
-	want("the file removed", "198.19.0.1 api b, 198.19.0.4, 198.19.0.6 api b", map[string]float64{"files": 0, "api": 3})
+	want("the file removed", "198.19.0.1 api b, 198.19.0.4, 198.19.0.6 api b, 198.19.0.8 pool", map[string]float64{"files": 0, "api": 3})
 	// The endpoint recovers with an empty list: its targets go too.
 	api.set(200, `[]`)
-	want("the endpoint empty", "198.19.0.4", map[string]float64{"files": 0, "api": 0})
+	want("the endpoint empty", "198.19.0.4, 198.19.0.8 pool", map[string]float64{"files": 0, "api": 0})
 }
