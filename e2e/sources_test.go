@@ -73,12 +73,12 @@ func tracedTargets(m metrics) string {
 }
 
 // TestTargetSourcesFollowFileAndHTTP: targets from a file_sd file, from an
-// HTTP SD endpoint (a server started by the test) and from a DNS name
-// (one target per address, from the namespace's hosts file) are traced through
+// HTTP SD endpoint (a server started by the test) and from a DNS name (one
+// target per address, from the namespace's hosts file) are traced through
 // the namespace network, with their source and labels, a static target
 // winning a name clash; they appear and disappear as the file, the
-// endpoint and the name's addresses change, without restarting targets that stay; a failing
-// endpoint keeps its last list and counts errors.
+// endpoint and the name's addresses change, without restarting targets
+// that stay; a failing endpoint keeps its last list and counts errors.
 func TestTargetSourcesFollowFileAndHTTP(t *testing.T) {
 	requireLab(t)
 	tp := newTopo(t, false)

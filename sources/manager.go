@@ -76,10 +76,13 @@ func (m *Manager) SetConfig(cfg *config.Config) {
 	var start []*state
 	for _, src := range cfg.Sources {
 		o, ok := old[src.Name]
-		// A flow collector whose configuration is unchanged keeps
-		// running: restarting it would empty its window.
-		if ok && src.Flows != nil && reflect.DeepEqual(o.src, src) {
+		// A flow collector whose flows settings are unchanged keeps
+		// running: restarting it would empty its window. Its list is
+		// rebuilt under the source's new defaults and cap.
+		if ok && src.Flows != nil && reflect.DeepEqual(o.src.Flows, src.Flows) {
 			delete(old, src.Name)
+			o.src = src
+			o.build(m.logger)
 			m.states = append(m.states, o)
 			continue
 		}

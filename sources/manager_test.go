@@ -219,6 +219,15 @@ func TestManagerKeepsFlowCollectorAcrossReload(t *testing.T) {
 	}
 	top.report([]Item{{Host: "198.51.100.1"}, {Host: "198.51.100.2"}}, nil)
 	h.wantApplied(4, "198.51.100.1 198.51.100.2")
+	// New defaults and cap: still the same collector, its list rebuilt.
+	h.m.SetConfig(testConfig(t, "target_sources:\n  - {name: top, max_targets: 1, defaults: {labels: {k: v}}, flows: {listen_address: '127.0.0.1:2055', top: 10}}\n"))
+	if top.ctx.Err() != nil {
+		t.Fatal("collector stopped by a change of its defaults")
+	}
+	h.wantApplied(5, "198.51.100.1")
+	if l := h.got[4].Targets[0].Labels; l["k"] != "v" {
+		t.Fatalf("list not rebuilt with the new defaults: %v", l)
+	}
 	h.m.SetConfig(cfg(20))
 	h.started("top")
 	if top.ctx.Err() == nil {
