@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -122,7 +123,11 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(b)
+	c, err := Parse(b)
+	if err == nil {
+		c.resolvePaths(filepath.Dir(path))
+	}
+	return c, err
 }
 
 // Parse decodes and validates a configuration. Unknown keys, bad values

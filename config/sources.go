@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -345,4 +346,23 @@ func httpEqual(a, b *HTTPSD) bool {
 	ya, _ := yamlv2.Marshal(a.HTTPClientConfig)
 	yb, _ := yamlv2.Marshal(b.HTTPClientConfig)
 	return a.URL == b.URL && a.RefreshInterval == b.RefreshInterval && string(ya) == string(yb)
+}
+
+// resolvePaths makes the relative paths of target sources (file_sd
+// files, http_sd's TLS and credential files) relative to dir, the
+// configuration file's directory, as Prometheus does.
+func (c *Config) resolvePaths(dir string) {
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		if s.FileSD != nil {
+			for j, f := range s.FileSD.Files {
+				if !filepath.IsAbs(f) {
+					s.FileSD.Files[j] = filepath.Join(dir, f)
+				}
+			}
+		}
+		if s.HTTPSD != nil {
+			s.HTTPSD.HTTPClientConfig.SetDirectory(dir)
+		}
+	}
 }

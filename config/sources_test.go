@@ -148,3 +148,26 @@ target_sources:
 		t.Errorf("flows %+v, want %+v", c.Sources[1].Flows, want)
 	}
 }
+
+// TestSourcePathsRelativeToConfigFile: relative file_sd files and http_sd
+// TLS files are taken relative to the configuration file, as Prometheus
+// does; absolute ones are kept.
+func TestSourcePathsRelativeToConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yml")
+	os.WriteFile(path, []byte(`
+target_sources:
+  - {name: f, file_sd: {files: [sd/*.json, /abs/t.yml]}}
+  - {name: h, http_sd: {url: "https://127.0.0.1:9/sd", tls_config: {ca_file: ca.pem}}}
+`), 0o644)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Sources[0].FileSD.Files; !reflect.DeepEqual(got, []string{filepath.Join(dir, "sd/*.json"), "/abs/t.yml"}) {
+		t.Errorf("file_sd files %v", got)
+	}
+	if got := c.Sources[1].HTTPSD.HTTPClientConfig.TLSConfig.CAFile; got != filepath.Join(dir, "ca.pem") {
+		t.Errorf("ca_file %q", got)
+	}
+}
