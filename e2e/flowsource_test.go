@@ -76,7 +76,7 @@ func (g *trafficGen) run() {
 // flows source; the two busiest destinations become targets and are
 // traced; when the busiest stops and another takes its place, the new one
 // enters and the quiet one leaves, but not before its bytes have left the
-// window.
+// window (less one bucket of it, 0.5s, and 0.5s of slack).
 func TestFlowsSourceFromSoftflowd(t *testing.T) {
 	requireLab(t)
 	softflowd := testenv.Tool(t, "softflowd")
@@ -94,17 +94,18 @@ target_sources:
   - name: top
     flows: {listen_address: "198.18.1.1:2055", top: 2, margin: 1, window: 6s, min_time: 4s, refresh_interval: 1s}
 `)
-	// softflowd on r1's side of the link to src, counting only what src
-	// sends, expiring flows every second or two.
+	// softflowd on r1's side of the link to src, counting only the
+	// traffic src's generator sends (UDP to port 9), not the exporter's
+	// own probes, which would keep every listed destination busy (README:
+	// "Mind the loop"); flows expire every second or two.
 	startService(t, tp.name("r1"), softflowd, "-d", "-i", "to-src", "-n", "198.18.1.1:2055", "-v", "9", "-C", "2000",
 		"-t", "maxlife=1", "-t", "expint=1", "-t", "udp=1", "-t", "general=1",
-		"-p", filepath.Join(dir, "softflowd.pid"), "-c", filepath.Join(dir, "softflowd.ctl"), "src host 198.18.1.1")
+		"-p", filepath.Join(dir, "softflowd.pid"), "-c", filepath.Join(dir, "softflowd.ctl"), "src host 198.18.1.1 and udp dst port 9")
 
 	traffic := startTraffic(t, src)
-	busy, second, light, newcomer := anyIP(false, 10), anyIP(false, 11), anyIP(false, 12), anyIP(false, 13)
+	busy, second, newcomer := anyIP(false, 10), anyIP(false, 11), anyIP(false, 13)
 	traffic.set(t, busy, 4)
 	traffic.set(t, second, 2)
-	traffic.set(t, light, 1)
 
 	listed := func(m metrics) map[string]bool {
 		out := map[string]bool{}
@@ -134,14 +135,16 @@ target_sources:
 		t.Errorf("%v decode errors of softflowd's NetFlow v9", v)
 	}
 
-	// The busiest goes quiet; a newcomer carries more than anyone.
+	// The busiest goes quiet; a newcomer carries more than anyone. With
+	// margin 1 the quiet one is at worst third, inside the margin, until
+	// its bytes have left the window.
 	traffic.set(t, busy, 0)
 	stopped := time.Now()
 	traffic.set(t, newcomer, 6)
 	e.waitFor(30*time.Second, "the newcomer traced", func(m metrics) bool { return listed(m)[newcomer] })
 	e.waitFor(30*time.Second, "the quiet destination gone", func(m metrics) bool {
 		l := listed(m)
-		return !l[busy] && l[second] && l[newcomer] && !l[light]
+		return !l[busy] && l[second] && l[newcomer]
 	})
 	if gone := time.Since(stopped); gone < window-time.Second {
 		t.Fatalf("the quiet destination left %s after its traffic stopped, before its bytes could leave the %s window", gone, window)
