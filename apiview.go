@@ -8,6 +8,7 @@ import (
 	"github.com/traceroute-exporter/traceroute_exporter/enrich"
 	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
 	"github.com/traceroute-exporter/traceroute_exporter/prober"
+	"github.com/traceroute-exporter/traceroute_exporter/sources"
 )
 
 // apiSource adapts the manager's targets to the JSON API's view.
@@ -116,4 +117,13 @@ func apiBGP(v *enrich.BGPView) *api.BGP {
 		out.Mismatch = &m
 	}
 	return out
+}
+
+// apiStatus is /api/v1/status: this instance's site, shard and sources.
+func apiStatus(site string, d *sources.Manager, m *prober.Manager) api.Status {
+	s := api.Status{Site: site, Shard: d.Shard().String(), Targets: len(m.Targets())}
+	for _, st := range d.Status() {
+		s.TargetSources = append(s.TargetSources, api.SourceStatus{Name: st.Name, Targets: st.Targets, Errors: st.Errors})
+	}
+	return s
 }

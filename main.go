@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,6 +35,7 @@ import (
 	"github.com/traceroute-exporter/traceroute_exporter/config"
 	"github.com/traceroute-exporter/traceroute_exporter/history"
 	"github.com/traceroute-exporter/traceroute_exporter/prober"
+	"github.com/traceroute-exporter/traceroute_exporter/sources"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 	pages "github.com/traceroute-exporter/traceroute_exporter/web"
 )
@@ -62,6 +64,8 @@ func run() int {
 		rateLimit   = kingpin.Flag("probe.rate-limit", "Packet budget: at most this many probes a second from the whole process, in bursts of at most a tenth of a second's worth; rounds it holds back go on later in their interval, and what cannot go out within it is skipped and counted in traceroute_exporter_probes_skipped_total. 0: no limit.").Default("50000").Float64()
 		hopRate     = kingpin.Flag("probe.hop-rate-limit", "Hop budget: at most this many probes a second that expire at one router (asking it for a Time Exceeded), in bursts of five seconds' worth, so that the routers every target shares are not asked more often than a Linux router's default ICMP rate limit answers (one a second, bursts of six); a probe it holds back is not sent, counts as neither sent nor lost, and is counted in traceroute_exporter_hop_probes_skipped_total. The destination is never held back. 0: no limit.").Default("1").Float64()
 		externalURL = kingpin.Flag("web.external-url", "The URL under which the exporter is reached (e.g. behind a reverse proxy), for links in pages and diagrams; as Prometheus's flag of the same name.").Default("").String()
+		shardFlag   = kingpin.Flag("targets.shard", "Trace only this instance's share of the targets, I/N (0 <= I < N): the targets rendezvous hashing of their names gives shard I of N, so N instances with the same configuration trace every target once. Empty: every target.").Default("").String()
+		siteName    = kingpin.Flag("web.site-name", "Name of this vantage point, shown with the shard on the pages and in /api/v1/status (e.g. the site's external_labels site value in a multi-site set-up).").Default("").String()
 		dropCaps    = kingpin.Flag("runtime.drop-capabilities", "Give up every capability (CAP_NET_RAW included) once the sockets are open; CAP_NET_BIND_SERVICE is kept when a --web.listen-address port is below 1024. --no-runtime.drop-capabilities keeps them.").Default("true").Bool()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, defaultListen)
 	)
@@ -77,13 +81,18 @@ func run() int {
 			return 1
 		}
 	}
+	shard, err := sources.ParseShard(*shardFlag)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: --targets.shard: %v\n", program, err)
+		return 1
+	}
 	if *configCheck {
 		c, err := config.Load(*configFile)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: invalid: %v\n", *configFile, err)
 			return 1
 		}
-		fmt.Printf("%s: OK, %d targets\n", *configFile, len(c.Targets))
+		fmt.Printf("%s: OK, %d targets, %d target sources\n", *configFile, len(c.Targets), len(c.Sources))
 		return 0
 	}
 
@@ -145,8 +154,12 @@ func run() int {
 	go rt.forget(ctx)
 	enr.sources.Routing = rt.enrichRouting()
 	manager := prober.NewManager(ctx, prober.Options{Tracer: engine, Resolver: net.DefaultResolver, DNSRefresh: *dnsRefresh, Enrich: enr.sources, Logger: logger})
-	manager.Apply(cfg)
 	defer manager.Stop()
+	// Static targets and the targets sources discover reach the manager
+	// through discovery, which applies them like a reload.
+	discovery := sources.NewManager(ctx, sources.Options{Apply: manager.Apply, Shard: shard, Logger: log.With(logger, "component", "target_sources")})
+	discovery.SetConfig(cfg)
+	defer discovery.Stop()
 
 	// The targets' collector is served by its own handler, which writes
 	// the text format straight from its per-target cache; reg holds the
@@ -164,15 +177,16 @@ func run() int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collector.WebInfo(*externalURL),
 		collector.BGPSessions(rt.collectorSessions),
+		sources.Collector{Status: discovery.Status},
 	)
-	reloader := &reloader{file: *configFile, safe: &safe, manager: manager, enrich: enr, routing: rt, logger: logger}
+	reloader := &reloader{file: *configFile, safe: &safe, targets: discovery, enrich: enr, routing: rt, logger: logger}
 
 	var hist api.History // an untyped nil when persistence is off
 	if enr.store != nil {
 		hist = enr.store
 	}
-	apiHandler := api.New(apiSource{manager}, hist, logger)
-	pagesHandler := pages.New(apiSource{manager}, hist, pages.Options{ExternalURL: *externalURL, MetricsPath: *metricsPath})
+	apiHandler := api.WithStatus(api.New(apiSource{manager}, hist, logger), func() api.Status { return apiStatus(*siteName, discovery, manager) })
+	pagesHandler := pages.New(apiSource{manager}, hist, pages.Options{ExternalURL: *externalURL, MetricsPath: *metricsPath, Site: *siteName, Shard: shard.String()})
 	srv := &http.Server{Handler: routes(collector.Handler(targets, reg), *metricsPath, reloader, apiHandler, pagesHandler), ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- web.ListenAndServe(srv, webFlags, slogLogger(logger)) }()
@@ -196,6 +210,7 @@ func run() int {
 			shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
 			srv.Shutdown(shutdown)
 			done()
+			discovery.Stop()
 			manager.Stop()
 			cancel()
 			<-engineDone

@@ -15,6 +15,7 @@ import (
 	"github.com/traceroute-exporter/traceroute_exporter/collector"
 	"github.com/traceroute-exporter/traceroute_exporter/config"
 	"github.com/traceroute-exporter/traceroute_exporter/prober"
+	"github.com/traceroute-exporter/traceroute_exporter/sources"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 )
 
@@ -148,7 +149,7 @@ type reloader struct {
 	mu      sync.Mutex
 	file    string
 	safe    *config.Safe
-	manager *prober.Manager
+	targets *sources.Manager
 	enrich  *enrichment
 	routing *routing
 	logger  log.Logger
@@ -166,7 +167,7 @@ func (r *reloader) reload() error {
 	}
 	r.enrich.reload(cfg)
 	r.routing.apply(cfg.BGP) // a speaker that cannot change is logged and keeps running
-	r.manager.Apply(cfg)
-	level.Info(r.logger).Log("msg", "Configuration reloaded", "file", r.file, "targets", len(cfg.Targets))
+	r.targets.SetConfig(cfg)
+	level.Info(r.logger).Log("msg", "Configuration reloaded", "file", r.file, "targets", len(cfg.Targets), "target_sources", len(cfg.Sources))
 	return nil
 }

@@ -102,9 +102,11 @@ func TestEveryAlertIsTested(t *testing.T) {
 // Links of the alerts: a path-change alert points at the target's page on
 // the exporter (current path and change history), under the exporter's
 // --web.external-url when it exports one (traceroute_exporter_web_info),
-// else at http://<instance>; every other alert at the exporter.
+// else at http://<instance>; every other alert at the exporter. The
+// lookup selects the alert's site too (or no site), as two sites may
+// scrape exporters under the same instance name.
 const (
-	targetLink   = `{{ with printf "traceroute_exporter_web_info{instance=%q,job=%q}" $labels.instance $labels.job | query }}{{ with . | first | label "external_url" }}{{ . }}{{ else }}http://{{ $labels.instance }}{{ end }}{{ else }}http://{{ $labels.instance }}{{ end }}/targets/{{ $labels.target }}`
+	targetLink   = `{{ with printf "traceroute_exporter_web_info{instance=%q,job=%q,site=~\"|%s\"}" $labels.instance $labels.job $labels.site | query }}{{ with . | first | label "external_url" }}{{ . }}{{ else }}http://{{ $labels.instance }}{{ end }}{{ else }}http://{{ $labels.instance }}{{ end }}/targets/{{ $labels.target }}`
 	exporterLink = "http://{{ $labels.instance }}/"
 )
 

@@ -12,6 +12,7 @@
 //	/api/v1/targets/{name}/paths          {"target": name, "paths": [...]}
 //	/api/v1/targets/{name}/changes        {"target": name, "changes": [...]}, newest first
 //	    ?since=<RFC 3339 time or Unix seconds>&limit=<1..1000, default 100>
+//	/api/v1/status                        Status: site, shard, target sources (WithStatus)
 //
 // A name is one path segment, URL-escaped as needed (a "/" as %2F).
 // Errors are {"error": "..."}: 404 for an unknown target or endpoint, 400

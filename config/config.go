@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -48,6 +49,8 @@ type Config struct {
 	// BGP is the passive BGP speaker's configuration; nil when the file
 	// has no `bgp:` section (no speaker).
 	BGP *BGP
+	// Sources are the `target_sources:` that discover further targets.
+	Sources []TargetSource
 }
 
 // Target is one traced destination with every default applied.
@@ -114,6 +117,8 @@ type file struct {
 	Targets  []fileTarget `yaml:"targets"`
 	Verdict  *fileVerdict `yaml:"verdict"`
 	BGP      *fileBGP     `yaml:"bgp"`
+	// TargetSources is `target_sources:` (config/sources.go).
+	TargetSources []fileSource `yaml:"target_sources"`
 }
 
 // Load reads and validates the file at path.
@@ -122,7 +127,11 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(b)
+	c, err := Parse(b)
+	if err == nil {
+		c.resolvePaths(filepath.Dir(path))
+	}
+	return c, err
 }
 
 // Parse decodes and validates a configuration. Unknown keys, bad values
@@ -156,6 +165,9 @@ func Parse(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("bgp: %w", err)
 	}
 	cfg := &Config{Verdict: verdict, BGP: bgp}
+	if cfg.Sources, err = buildSources(base, f.TargetSources); err != nil {
+		return nil, err
+	}
 	names := map[string]int{}
 	for i, ft := range f.Targets {
 		t, err := buildTarget(base, ft)

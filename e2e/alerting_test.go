@@ -217,7 +217,7 @@ scrape_configs:
 		if err != nil {
 			t.Fatal(err)
 		}
-		vars := map[string]string{"job": "traceroute", "instance": ".*", "target": "dst4", "__rate_interval": "15s", "__interval": "5s", "__range": "5m"}
+		vars := map[string]string{"site": ".*", "job": "traceroute", "instance": ".*", "target": "dst4", "__rate_interval": "15s", "__interval": "5s", "__range": "5m"}
 		for _, q := range qs {
 			expr := grafana.Substitute(q.Expr, vars)
 			var r promResult

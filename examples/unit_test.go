@@ -1,5 +1,7 @@
 // Package examples holds deployment examples and the tests that keep them
-// honest: traceroute_exporter.service, a least-privilege systemd unit.
+// honest: traceroute_exporter.service, a least-privilege systemd unit, and
+// multisite/, the Prometheus agent and central configurations of many
+// sites and shards.
 package examples
 
 import (

@@ -17,6 +17,7 @@ const dsVar = `{"type":"prometheus","uid":"${datasource}"}`
 // Matchers every query carries, as Grafana's dashboard linter
 // (grafana/dashboard-linter: target-job-rule, target-instance-rule) wants.
 const (
+	siteMatcher     = `site=~"$site"`
 	jobMatcher      = `job=~"$job"`
 	instanceMatcher = `instance=~"$instance"`
 	targetMatcher   = `target="$target"`
@@ -164,6 +165,14 @@ func lintVariables(m *Model, add func(string, ...any)) {
 			add("variable %s: all value %q, want \".+\"", name, v.AllValue)
 		}
 	}
+	// site is the label a multi-site set-up's Prometheus agents add
+	// (external_labels); its All value ".*" also matches series without
+	// one, so a single-site set-up sees its data.
+	if v := m.Variable("site"); v == nil {
+		add("no site variable")
+	} else if v.Type != "query" || !v.Multi || !v.IncludeAll || v.AllValue != ".*" {
+		add("variable site: type %q, multi %v, include all %v, all value %q; want a multi-select query with All as \".*\"", v.Type, v.Multi, v.IncludeAll, v.AllValue)
+	}
 	if v := m.Variable("job"); v != nil {
 		if v.Label != "Job" {
 			add("variable job: label %q, want \"Job\"", v.Label)
@@ -185,7 +194,8 @@ var (
 )
 
 // lintQuery checks one query: every metric is one the exporter exports;
-// every selector has job=~"$job" (except the job variable's own query),
+// every selector has site=~"$site" (except the site variable's own
+// query), job=~"$job" (except the site and job variables' queries),
 // instance=~"$instance" (except the job and instance variables) and, in
 // panels and annotations, target="$target" (target-job-rule,
 // target-instance-rule); rate, irate and increase run over
@@ -206,14 +216,16 @@ func lintQuery(q Query, known map[string]bool, add func(string, ...any)) {
 		if !known[name] {
 			add("%s: %s is not a metric of this exporter", q.Where, name)
 		}
-		want := []string{jobMatcher, instanceMatcher, targetMatcher}
+		want := []string{siteMatcher, jobMatcher, instanceMatcher, targetMatcher}
 		switch {
-		case q.Where == "variable job":
+		case q.Where == "variable site":
 			want = nil
-		case q.Where == "variable instance":
+		case q.Where == "variable job":
 			want = want[:1]
-		case isVar:
+		case q.Where == "variable instance":
 			want = want[:2]
+		case isVar:
+			want = want[:3]
 		}
 		for _, w := range want {
 			if !strings.Contains(matchers, w) {
@@ -339,19 +351,28 @@ func TestLintCatchesRegressions(t *testing.T) {
 		{"annotation on a fixed datasource", func(t *testing.T, d jsonDashboard) {
 			find(t, d, "annotations", "name", "Path degradations (worse)")["datasource"] = map[string]any{"type": "prometheus", "uid": "P1"}
 		}, `annotation "Path degradations (worse)": datasource`},
+		{"panel query without site", func(t *testing.T, d jsonDashboard) {
+			replaceIn(t, panelTarget(t, d, 1, "A"), "expr", siteMatcher+",", "")
+		}, `does not select site=~"$site"`},
+		{"site all value .+ hides single-site series", func(t *testing.T, d jsonDashboard) {
+			find(t, d, "templating", "name", "site")["allValue"] = ".+"
+		}, `variable site: type "query", multi true, include all true, all value ".+"`},
+		{"job variable without site", func(t *testing.T, d jsonDashboard) {
+			replaceIn(t, find(t, d, "templating", "name", "job")["query"].(map[string]any), "query", `{site=~"$site"}`, "")
+		}, `variable job: traceroute_exporter_build_info does not select site=~"$site"`},
 		{"panel query without job", func(t *testing.T, d jsonDashboard) {
 			replaceIn(t, panelTarget(t, d, 1, "A"), "expr", noJob, "")
 		}, `does not select job=~"$job"`},
 		{"one selector of a join without job", func(t *testing.T, d jsonDashboard) {
 			tg := panelTarget(t, d, 7, "F")
-			tg["expr"] = strings.Replace(tg["expr"].(string), "group_left traceroute_hop_forward_loss_ratio{"+noJob, "group_left traceroute_hop_forward_loss_ratio{", 1)
-		}, `traceroute_hop_forward_loss_ratio{instance=~"$instance",target="$target"} does not select job=~"$job"`},
+			tg["expr"] = strings.Replace(tg["expr"].(string), "group_left traceroute_hop_forward_loss_ratio{"+siteMatcher+","+noJob, "group_left traceroute_hop_forward_loss_ratio{"+siteMatcher+",", 1)
+		}, `traceroute_hop_forward_loss_ratio{site=~"$site",instance=~"$instance",target="$target"} does not select job=~"$job"`},
 		{"annotation without job", func(t *testing.T, d jsonDashboard) {
 			replaceIn(t, find(t, d, "annotations", "name", "Path changes"), "expr", noJob, "")
-		}, `annotation "Path changes": traceroute_path_changes_total{instance`},
+		}, `annotation "Path changes": traceroute_path_changes_total{site=~"$site",instance`},
 		{"variable without job", func(t *testing.T, d jsonDashboard) {
 			replaceIn(t, find(t, d, "templating", "name", "target")["query"].(map[string]any), "query", noJob, "")
-		}, `variable target: traceroute_hops{instance=~"$instance"} does not select job=~"$job"`},
+		}, `variable target: traceroute_hops{site=~"$site",instance=~"$instance"} does not select job=~"$job"`},
 		{"query without instance", func(t *testing.T, d jsonDashboard) {
 			replaceIn(t, panelTarget(t, d, 15, "A"), "expr", instanceMatcher+",", "")
 		}, `does not select instance=~"$instance"`},

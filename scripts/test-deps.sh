@@ -5,7 +5,9 @@
 # util-linux (mkfs.ext4, e2fsck, mount -o loop, findmnt: the fault test's
 # small disk that fills up and turns read-only), prometheus (promtool, and the
 # server the alerting test runs), prometheus-alertmanager (with amtool),
-# chromium (the browser test), bird2 (the routers of the BGP test), systemd (systemd-analyze checks the example
+# chromium (the browser test), bird2 (the routers of the BGP test),
+# softflowd (NetFlow from real traffic for the flows target source),
+# systemd (systemd-analyze checks the example
 # unit) and python3-aiosmtpd (the SMTP server the
 # e-mail test delivers to; it runs with Debian's /usr/bin/python3, whatever
 # python3 comes first on PATH). Needs root to install; run by `make test`
@@ -31,6 +33,7 @@ check amtool prometheus-alertmanager
 check chromium chromium
 check bird bird2
 check birdc bird2
+check softflowd softflowd
 check systemd-analyze systemd
 has_aiosmtpd || need+=(python3-aiosmtpd)
 [ ${#need[@]} -eq 0 ] && exit 0
@@ -44,7 +47,7 @@ echo "test-deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-for t in ip nft traceroute ping tcpdump mkfs.ext4 e2fsck mount findmnt promtool prometheus prometheus-alertmanager amtool chromium bird birdc systemd-analyze; do
+for t in ip nft traceroute ping tcpdump mkfs.ext4 e2fsck mount findmnt promtool prometheus prometheus-alertmanager amtool chromium bird birdc softflowd systemd-analyze; do
 	command -v "$t" >/dev/null || { echo "test-deps: $t still missing after install" >&2; exit 1; }
 done
 has_aiosmtpd || { echo "test-deps: /usr/bin/python3 cannot import aiosmtpd after install" >&2; exit 1; }

@@ -62,8 +62,10 @@ type pageData struct {
 	Prefix string
 	// MetricsPath is the metrics endpoint to link, if any.
 	MetricsPath string
-	CSS         template.CSS
-	Body        any
+	// Where names the site and shard ("site fra1, shard 0/2"), if any.
+	Where string
+	CSS   template.CSS
+	Body  any
 }
 
 // renderPage executes the named page into a buffer.

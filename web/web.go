@@ -52,6 +52,9 @@ type Options struct {
 	// MetricsPath is the path of /metrics, linked from every page's
 	// header; empty: no link.
 	MetricsPath string
+	// Site and Shard name this instance (--web.site-name and
+	// --targets.shard) in every page's header and title; empty: none.
+	Site, Shard string
 }
 
 // handler serves the pages.
@@ -62,13 +65,14 @@ type handler struct {
 	prefix  string // ExternalURL's path, without the trailing slash
 	base    string // ExternalURL without the trailing slash, or prefix
 	metrics string // the metrics path to link, if any
+	where   string // the site and shard, if any
 	mux     *http.ServeMux
 }
 
 // New returns the pages' handler, to be mounted at "/". hist is nil when
 // persistence is off (pass an untyped nil).
 func New(src api.Source, hist api.History, opts Options) http.Handler {
-	h := &handler{src: src, hist: hist, now: opts.Now, metrics: opts.MetricsPath, mux: http.NewServeMux()}
+	h := &handler{src: src, hist: hist, now: opts.Now, metrics: opts.MetricsPath, where: where(opts.Site, opts.Shard), mux: http.NewServeMux()}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -137,7 +141,7 @@ func securityHeaders(w http.ResponseWriter, contentType string) {
 
 // page answers status with the named page.
 func (h *handler) page(w http.ResponseWriter, status int, name, title string, body any) {
-	out, err := renderPage(name, pageData{Title: title, Prefix: h.prefix, MetricsPath: h.metrics, Body: body})
+	out, err := renderPage(name, pageData{Title: title, Prefix: h.prefix, MetricsPath: h.metrics, Where: h.where, Body: body})
 	if err != nil {
 		http.Error(w, "cannot render the page: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -166,4 +170,16 @@ func (h *handler) svg(w http.ResponseWriter, s spec, cache string) {
 	securityHeaders(w, "image/svg+xml")
 	w.Header().Set("Cache-Control", cache)
 	w.Write([]byte(b.String()))
+}
+
+// where names the site and shard for the pages' header.
+func where(site, shard string) string {
+	var parts []string
+	if site != "" {
+		parts = append(parts, "site "+site)
+	}
+	if shard != "" {
+		parts = append(parts, "shard "+shard)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,0 +1,30 @@
+package sources
+
+import (
+	"context"
+	"errors"
+
+	"github.com/go-kit/log"
+
+	"github.com/traceroute-exporter/traceroute_exporter/config"
+)
+
+// New returns the Source a configured source describes.
+func New(c config.TargetSource, logger log.Logger) Source {
+	switch {
+	case c.FileSD != nil:
+		return &FileSD{Config: *c.FileSD, Logger: logger}
+	case c.HTTPSD != nil:
+		return &HTTPSD{Config: *c.HTTPSD, Logger: logger}
+	case c.DNS != nil:
+		return &DNS{Config: *c.DNS, Logger: logger}
+	case c.Flows != nil:
+		return &Flows{Config: *c.Flows, Logger: logger}
+	}
+	return failing{errors.New("source of an unknown kind")}
+}
+
+// failing is a source that only reports its error.
+type failing struct{ err error }
+
+func (f failing) Run(_ context.Context, report func([]Item, error)) { report(nil, f.err) }
