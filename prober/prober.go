@@ -113,7 +113,8 @@ func (m *Manager) Targets() []Target {
 	m.mu.Lock()
 	ts := make([]Target, 0, len(m.runners))
 	for _, r := range m.runners {
-		ts = append(ts, Target{Config: r.cfg, Snapshot: r.state.Snapshot(), Evidence: r.ev.Evidence()})
+		snap, ev := r.shown()
+		ts = append(ts, Target{Config: r.cfg, Snapshot: snap, Evidence: ev})
 	}
 	m.mu.Unlock()
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Config.Name < ts[j].Config.Name })
@@ -128,7 +129,8 @@ func (m *Manager) Target(name string) (Target, bool) {
 	if !ok {
 		return Target{}, false
 	}
-	return Target{Config: r.cfg, Snapshot: r.state.Snapshot(), Evidence: r.ev.Evidence()}, true
+	snap, ev := r.shown()
+	return Target{Config: r.cfg, Snapshot: snap, Evidence: ev}, true
 }
 
 // Stop stops every runner.

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -27,10 +28,33 @@ type runner struct {
 	logger log.Logger
 
 	mu sync.Mutex // serializes address and hint updates
+
+	// view is what readers (scrapes, the API, the pages) see: a snapshot
+	// and the evidence computed from it, published together once both
+	// are updated, so a scrape never pairs a new path with the AS numbers
+	// and names of the path before (seen at a scrape 0.5 s after a route
+	// switch on a loaded host).
+	view atomic.Pointer[shown]
+}
+
+// shown is a snapshot and its evidence, as readers see them.
+type shown struct {
+	snap *pathstate.Snapshot
+	ev   *enrich.Evidence
+}
+
+// publish makes the current snapshot and evidence what readers see.
+func (r *runner) publish() { r.view.Store(&shown{r.state.Snapshot(), r.ev.Evidence()}) }
+
+// shown returns what readers see of the target.
+func (r *runner) shown() (*pathstate.Snapshot, *enrich.Evidence) {
+	v := r.view.Load()
+	return v.snap, v.ev
 }
 
 func newRunner(t config.Target, ev *enrich.Target, logger log.Logger) *runner {
 	r := &runner{cfg: t, state: pathstate.NewState(), ev: ev, logger: logger}
+	r.publish()
 	method, err := tracer.MethodByName(t.Protocol)
 	if err != nil {
 		method = tracer.ICMP // config validated the protocol
@@ -89,6 +113,7 @@ func (r *runner) observe(res tracer.Result) {
 			"old_hops", e.Before.Hops, "new_hops", len(e.AfterHops), "new_path", hopList(e.AfterHops),
 			"verdict", e.Verdict, "reasons", strings.Join(e.Reasons, "; "))
 	}
+	r.publish()
 	if m := r.state.Snapshot().MTU; res.MTU != nil && m != nil {
 		if prev.MTU == nil || prev.MTU.Bytes != m.Bytes || prev.MTU.Hop != m.Hop {
 			old := 0
@@ -126,6 +151,7 @@ func (r *runner) resolved(answers []netip.Addr) {
 // resolveFailed implements subscriber: the last good address stays.
 func (r *runner) resolveFailed(err error) {
 	r.state.ResolveFailed()
+	r.publish()
 	level.Warn(r.logger).Log("msg", "Cannot resolve target host; tracing the last good address", "host", r.cfg.Host, "address", r.target.Addr(), "err", err)
 }
 
@@ -141,6 +167,7 @@ func (r *runner) setAddressLocked(a netip.Addr) {
 		return
 	}
 	r.state.SetAddress(a)
+	r.publish()
 	r.target.SetHint(0)
 	r.target.SetAddr(a)
 	if old.IsValid() {
