@@ -2,6 +2,9 @@ package config
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,5 +53,27 @@ target_sources:
 `))
 	if o.Sources[0].SameLocation(s0) {
 		t.Error("another as_path_regex is the same location")
+	}
+}
+
+// TestReadmeBGPSourceExample keeps the README's bgp source example valid.
+func TestReadmeBGPSourceExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "- **bgp** lists one address")
+	j := strings.Index(s[i:], "```yaml\n")
+	k := strings.Index(s[i+j+8:], "```")
+	if i < 0 || j < 0 || k < 0 {
+		t.Fatal("no yaml block under README's bgp source")
+	}
+	c, err := Parse([]byte(s[i+j+8 : i+j+8+k]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sources) != 1 || c.Sources[0].BGP == nil || c.Sources[0].BGP.MaxLengthV6 != 48 || c.BGP == nil {
+		t.Fatalf("README example: %+v, want one bgp source", c.Sources)
 	}
 }

@@ -66,6 +66,11 @@ func TestBGPTargetSource(t *testing.T) {
 	// (198.18.7.1).
 	want := "198.18.2.1 198.18.2.0/24 1, 198.18.3.1 198.18.3.0/24 2, 198.18.7.1 198.18.7.0/24 3, 198.18.8.1 198.18.8.0/24 1"
 	var got string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last targets of source routes: %q", got)
+		}
+	})
 	e.waitFor(30*time.Second, "the filtered prefixes traced", func(m metrics) bool {
 		got = bgpTraced(m)
 		return got == want
