@@ -8,11 +8,12 @@ import (
 	"time"
 )
 
-// bgpSourceConfig peers with r1 as bgpExporterConfig does and lists a
-// target per received prefix within 198.18.2.0/23, 198.18.7.0/24 and
-// 198.18.8.0/23 (so not link 1, the exporter's own, nor link 10)
-// originated by AS 64501, 64502 or 64504 (so not link 9, which r5
-// originates).
+// bgpSourceConfig peers with r1 as bgpExporterConfig does, over IPv4
+// and IPv6, and lists a target per received prefix within
+// 198.18.2.0/23, 198.18.7.0/24, 198.18.8.0/23 and 2001:db8:2::/48 (so
+// not link 1, the exporter's own, nor link 10, nor r1's other IPv6
+// networks) originated by AS 64501, 64502 or 64504 (so not link 9,
+// which r5 originates).
 const bgpSourceConfig = `
 defaults:
   interval: 1s
@@ -22,7 +23,7 @@ defaults:
 target_sources:
   - name: routes
     bgp:
-      prefixes: [198.18.2.0/23, 198.18.7.0/24, 198.18.8.0/23]
+      prefixes: [198.18.2.0/23, 198.18.7.0/24, 198.18.8.0/23, 2001:db8:2::/48]
       origin_as: [64501, 64502, 64504]
       refresh_interval: 1s
 bgp:
@@ -34,6 +35,9 @@ bgp:
       peer_as: 64501
       passive: true
       password: lab-md5
+    - address: 2001:db8:1::2
+      peer_as: 64501
+      passive: true
 `
 
 // bgpTraced returns "target bgp_prefix hops" for every target with a
@@ -50,21 +54,22 @@ func bgpTraced(m metrics) string {
 	return strings.Join(out, ", ")
 }
 
-// TestBGPTargetSource: in the BGP lab, the prefixes r1 announces to the
-// exporter that pass the source's filters become targets at their first
-// host, each traced over the namespace network (hops as far as the
-// router owning the address); the prefixes the filters leave out never
-// do; r4 dropping dst's link withdraws 198.18.7.0/24 and its target goes
+// TestBGPTargetSource: in the BGP lab, the IPv4 and IPv6 prefixes r1
+// announces to the exporter that pass the source's filters become
+// targets at their first host, each traced over the namespace network
+// (hops as far as the router owning the address); the prefixes the
+// filters leave out never do; r4 dropping dst's link withdraws 198.18.7.0/24 and its target goes
 // while the others keep being traced.
 func TestBGPTargetSource(t *testing.T) {
 	l := newBGPLab(t)
 	l.waitRoute("r1", "198.18.7.0/24", "198.18.2.2")
 	l.waitRoute("r4", "198.18.1.0/24", "198.18.3.1")
+	l.in("src", "ip", "-6", "route", "add", "default", "via", "2001:db8:1::2")
 	e := startExporter(t, l.name("src"), 10189, bgpSourceConfig)
 
-	// r1 is 1 hop away (198.18.2.1, 198.18.8.1), r2 2 (198.18.3.1), r4 3
-	// (198.18.7.1).
-	want := "198.18.2.1 198.18.2.0/24 1, 198.18.3.1 198.18.3.0/24 2, 198.18.7.1 198.18.7.0/24 3, 198.18.8.1 198.18.8.0/24 1"
+	// r1 is 1 hop away (198.18.2.1, 198.18.8.1, 2001:db8:2::1), r2 2
+	// (198.18.3.1), r4 3 (198.18.7.1).
+	want := "198.18.2.1 198.18.2.0/24 1, 198.18.3.1 198.18.3.0/24 2, 198.18.7.1 198.18.7.0/24 3, 198.18.8.1 198.18.8.0/24 1, 2001:db8:2::1 2001:db8:2::/64 1"
 	var got string
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -77,12 +82,15 @@ func TestBGPTargetSource(t *testing.T) {
 	})
 	m := e.scrape()
 	if v, _ := m.get("traceroute_bgp_routes_received", map[string]string{"neighbor": "198.18.1.2", "afi": "ipv4"}); v < 7 {
-		t.Fatalf("routes received %v, want the lab's 7 networks: the filters had nothing to leave out", v)
+		t.Fatalf("IPv4 routes received %v, want the lab's 7 networks: the filters had nothing to leave out", v)
+	}
+	if v, _ := m.get("traceroute_bgp_routes_received", map[string]string{"neighbor": "2001:db8:1::2", "afi": "ipv6"}); v < 3 {
+		t.Fatalf("IPv6 routes received %v, want r1's 3 networks: the filters had nothing to leave out", v)
 	}
 
 	// Withdraw 198.18.7.0/24: r4 no longer has it.
 	l.in("r4", "ip", "addr", "del", "198.18.7.1/24", "dev", "to-dst")
-	want = "198.18.2.1 198.18.2.0/24 1, 198.18.3.1 198.18.3.0/24 2, 198.18.8.1 198.18.8.0/24 1"
+	want = "198.18.2.1 198.18.2.0/24 1, 198.18.3.1 198.18.3.0/24 2, 198.18.8.1 198.18.8.0/24 1, 2001:db8:2::1 2001:db8:2::/64 1"
 	e.waitFor(20*time.Second, "the withdrawn prefix's target gone", func(m metrics) bool {
 		got = bgpTraced(m)
 		return got == want
@@ -91,7 +99,7 @@ func TestBGPTargetSource(t *testing.T) {
 	first := e.scrape()
 	time.Sleep(3 * time.Second)
 	m = e.scrape()
-	for _, tg := range []string{"198.18.2.1", "198.18.3.1", "198.18.8.1"} {
+	for _, tg := range []string{"198.18.2.1", "198.18.3.1", "198.18.8.1", "2001:db8:2::1"} {
 		sel := map[string]string{"target": tg}
 		before, _ := first.get("traceroute_probes_sent_total", sel)
 		after, ok := m.get("traceroute_probes_sent_total", sel)
