@@ -157,7 +157,7 @@ func run() int {
 	defer manager.Stop()
 	// Static targets and the targets sources discover reach the manager
 	// through discovery, which applies them like a reload.
-	discovery := sources.NewManager(ctx, sources.Options{Apply: manager.Apply, Shard: shard, Logger: log.With(logger, "component", "target_sources")})
+	discovery := sources.NewManager(ctx, sources.Options{Apply: manager.Apply, Shard: shard, Routes: rt.table, Logger: log.With(logger, "component", "target_sources")})
 	discovery.SetConfig(cfg)
 	defer discovery.Stop()
 

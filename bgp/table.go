@@ -213,3 +213,29 @@ func (t *Table) Clear(at time.Time) {
 		t.Update(p, nil, at)
 	}
 }
+
+// Routes returns a copy of every route in the table, IPv4 prefixes
+// first, each family in address then length order.
+func (t *Table) Routes() []Route {
+	t.mu.RLock()
+	out := make([]Route, 0, len(t.routes))
+	for _, r := range t.routes {
+		c := *r
+		c.ASPath = slices.Clone(r.ASPath)
+		out = append(out, c)
+	}
+	t.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Route) int {
+		if a.Prefix.Addr().Is4() != b.Prefix.Addr().Is4() {
+			if a.Prefix.Addr().Is4() {
+				return -1
+			}
+			return 1
+		}
+		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
+			return c
+		}
+		return a.Prefix.Bits() - b.Prefix.Bits()
+	})
+	return out
+}

@@ -1,6 +1,7 @@
 package bgp
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -166,5 +167,27 @@ func TestClear(t *testing.T) {
 	}
 	if v := tab.Track(a, t0); v.Changes != 1 || v.Route != nil {
 		t.Fatalf("tracked view after Clear: %+v", v)
+	}
+}
+
+func TestRoutesSortedCopies(t *testing.T) {
+	tb := NewTable()
+	at := time.Unix(0, 0)
+	for _, p := range []string{"2001:db8::/32", "198.18.1.0/24", "198.18.0.0/16", "198.18.0.0/15", "198.18.1.0/25"} {
+		tb.Update(netip.MustParsePrefix(p), &Route{ASPath: []uint32{64501, 64502}}, at)
+	}
+	tb.Update(netip.MustParsePrefix("198.18.1.0/25"), nil, at)
+	rs := tb.Routes()
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.Prefix.String())
+	}
+	want := "[198.18.0.0/15 198.18.0.0/16 198.18.1.0/24 2001:db8::/32]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("Routes() = %v, want %s", got, want)
+	}
+	rs[0].ASPath[0] = 1
+	if r, _ := tb.Lookup(netip.MustParseAddr("198.18.200.1")); r.ASPath[0] != 64501 {
+		t.Error("Routes shares its AS paths with the table")
 	}
 }

@@ -168,6 +168,11 @@ func Parse(b []byte) (*Config, error) {
 	if cfg.Sources, err = buildSources(base, f.TargetSources); err != nil {
 		return nil, err
 	}
+	for i, s := range cfg.Sources {
+		if s.BGP != nil && bgp == nil {
+			return nil, fmt.Errorf("target_sources[%d] (%s): %w", i, s.Name, errBGPSourceWithoutSpeaker)
+		}
+	}
 	names := map[string]int{}
 	for i, ft := range f.Targets {
 		t, err := buildTarget(base, ft)

@@ -34,7 +34,8 @@ const (
 )
 
 // TargetSource is one entry of `target_sources:`: a place targets are
-// discovered from (exactly one of FileSD, HTTPSD and DNS is set), the cap
+// discovered from (exactly one of FileSD, HTTPSD, DNS, Flows and BGP is
+// set), the cap
 // on how many it may add, and the defaults its targets start from.
 type TargetSource struct {
 	// Name is the value of the `source` label of its targets; unique.
@@ -42,12 +43,13 @@ type TargetSource struct {
 	// MaxTargets is the most targets the source adds; the rest of its
 	// list (in the source's own order) is dropped.
 	MaxTargets int
-	// FileSD, HTTPSD, DNS and Flows configure the kind of source; one is
-	// set.
+	// FileSD, HTTPSD, DNS, Flows and BGP configure the kind of source;
+	// one is set.
 	FileSD *FileSD
 	HTTPSD *HTTPSD
 	DNS    *DNSSD
 	Flows  *FlowsSD
+	BGP    *BGPSD
 	// base is the file's defaults overlaid by the source's defaults, and
 	// port the source's default port (0: the protocol's).
 	base Target
@@ -105,7 +107,8 @@ type fileSource struct {
 		Type            *string  `yaml:"type"`
 		RefreshInterval *string  `yaml:"refresh_interval"`
 	} `yaml:"dns"`
-	Flows *fileFlows `yaml:"flows"`
+	Flows *fileFlows     `yaml:"flows"`
+	BGP   *fileBGPSource `yaml:"bgp"`
 }
 
 // rawNode keeps a YAML subtree to decode later.
@@ -197,11 +200,15 @@ func buildSource(base Target, f fileSource) (TargetSource, error) {
 		kinds++
 		s.Flows, err = buildFlows(f.Flows)
 	}
+	if f.BGP != nil && err == nil {
+		kinds++
+		s.BGP, err = buildBGPSource(f.BGP)
+	}
 	if err != nil {
 		return s, err
 	}
 	if kinds != 1 {
-		return s, errors.New("exactly one of file_sd, http_sd, dns, flows is required")
+		return s, errors.New("exactly one of file_sd, http_sd, dns, flows, bgp is required")
 	}
 	return s, nil
 }
@@ -336,7 +343,27 @@ func (s TargetSource) Target(host string, port int, labels map[string]string) (T
 // SameLocation reports whether a and b read the same place the same way,
 // so a reload may keep the list a has found.
 func (s TargetSource) SameLocation(o TargetSource) bool {
-	return reflect.DeepEqual(s.FileSD, o.FileSD) && reflect.DeepEqual(s.DNS, o.DNS) && reflect.DeepEqual(s.Flows, o.Flows) && httpEqual(s.HTTPSD, o.HTTPSD)
+	return reflect.DeepEqual(s.FileSD, o.FileSD) && reflect.DeepEqual(s.DNS, o.DNS) && reflect.DeepEqual(s.Flows, o.Flows) && bgpEqual(s.BGP, o.BGP) && httpEqual(s.HTTPSD, o.HTTPSD)
+}
+
+// Family is the address family the source's defaults set ("ip4",
+// "ip6"; empty: either).
+func (s TargetSource) Family() string { return s.base.Family }
+
+func bgpEqual(a, b *BGPSD) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	ca, cb := *a, *b
+	ca.ASPathRegex, cb.ASPathRegex = nil, nil
+	return reflect.DeepEqual(ca, cb) && reString(a.ASPathRegex) == reString(b.ASPathRegex)
+}
+
+func reString(re *regexp.Regexp) string {
+	if re == nil {
+		return "\x00none"
+	}
+	return re.String()
 }
 
 func httpEqual(a, b *HTTPSD) bool {

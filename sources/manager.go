@@ -18,8 +18,12 @@ type Options struct {
 	Apply func(*config.Config)
 	// Shard is this instance's part of the targets.
 	Shard Shard
-	// New returns the Source of a configured source; nil: the real ones.
-	New    func(config.TargetSource, log.Logger) Source
+	// New returns the Source of a configured source; nil: the real ones
+	// (NewWith, bgp sources reading Routes).
+	New func(config.TargetSource, log.Logger) Source
+	// Routes are the BGP speaker's received routes, which bgp sources
+	// list.
+	Routes Routes
 	Logger log.Logger
 }
 
@@ -52,7 +56,8 @@ type state struct {
 // NewManager returns a manager whose sources stop when ctx ends.
 func NewManager(ctx context.Context, o Options) *Manager {
 	if o.New == nil {
-		o.New = New
+		routes := o.Routes
+		o.New = func(c config.TargetSource, l log.Logger) Source { return NewWith(c, l, routes) }
 	}
 	if o.Logger == nil {
 		o.Logger = log.NewNopLogger()

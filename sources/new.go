@@ -9,8 +9,15 @@ import (
 	"github.com/traceroute-exporter/traceroute_exporter/config"
 )
 
-// New returns the Source a configured source describes.
+// New returns the Source a configured source describes; a bgp source
+// gets no table (use NewWith).
 func New(c config.TargetSource, logger log.Logger) Source {
+	return NewWith(c, logger, nil)
+}
+
+// NewWith returns the Source a configured source describes; a bgp source
+// reads routes.
+func NewWith(c config.TargetSource, logger log.Logger, routes Routes) Source {
 	switch {
 	case c.FileSD != nil:
 		return &FileSD{Config: *c.FileSD, Logger: logger}
@@ -20,6 +27,8 @@ func New(c config.TargetSource, logger log.Logger) Source {
 		return &DNS{Config: *c.DNS, Logger: logger}
 	case c.Flows != nil:
 		return &Flows{Config: *c.Flows, Logger: logger}
+	case c.BGP != nil:
+		return &BGP{Config: *c.BGP, Family: c.Family(), Table: routes, Logger: logger}
 	}
 	return failing{errors.New("source of an unknown kind")}
 }
