@@ -152,7 +152,11 @@ func (r *runner) resolved(answers []netip.Addr) {
 func (r *runner) resolveFailed(err error) {
 	r.state.ResolveFailed()
 	r.publish()
-	level.Warn(r.logger).Log("msg", "Cannot resolve target host; tracing the last good address", "host", r.cfg.Host, "address", r.target.Addr(), "err", err)
+	if a := r.target.Addr(); a.IsValid() {
+		level.Warn(r.logger).Log("msg", "Cannot resolve target host; tracing the last good address", "host", r.cfg.Host, "address", a, "err", err)
+		return
+	}
+	level.Warn(r.logger).Log("msg", "Cannot resolve target host; not traced until it resolves", "host", r.cfg.Host, "err", err)
 }
 
 func (r *runner) setAddress(a netip.Addr) {
