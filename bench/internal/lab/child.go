@@ -92,3 +92,6 @@ func (c *Child) LogTail() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Signal sends sig to the child.
+func (c *Child) Signal(sig os.Signal) error { return c.cmd.Process.Signal(sig) }

@@ -82,7 +82,7 @@ func BuildNetwork(ctx context.Context) (_ *Network, err error) {
 			return nil, err
 		}
 	}
-	if err := n.routes(ctx); err != nil {
+	if err := n.Routes(ctx); err != nil {
 		return nil, err
 	}
 	if err := n.In(ctx, "src", "ping", "-c1", "-W2", anyip.Addr(0).String()); err != nil {
@@ -109,20 +109,22 @@ func (n *Network) link(ctx context.Context, k int) error {
 	return nil
 }
 
-// routes: towards the destination every node routes anyip.Prefix to the
-// next one; back, every router beyond r1 routes 198.18.0.0/16 to the
-// previous one (the connected /24s are more specific).
-func (n *Network) routes(ctx context.Context) error {
+// Routes sets the chain's routes (ip route replace, so it also restores
+// those the kernel removed when a link went down): towards the
+// destination every node routes anyip.Prefix to the next one; back, every
+// router beyond r1 routes 198.18.0.0/16 to the previous one (the connected
+// /24s are more specific).
+func (n *Network) Routes(ctx context.Context) error {
 	last := len(Nodes) - 1
 	cmds := [][]string{
-		{"src", "ip", "route", "add", "default", "via", "198.18.1.2"},
-		{"dst", "ip", "route", "add", "default", "via", fmt.Sprintf("198.18.%d.1", last)},
-		{"dst", "ip", "route", "add", "local", anyip.Prefix, "dev", "lo"},
+		{"src", "ip", "route", "replace", "default", "via", "198.18.1.2"},
+		{"dst", "ip", "route", "replace", "default", "via", fmt.Sprintf("198.18.%d.1", last)},
+		{"dst", "ip", "route", "replace", "local", anyip.Prefix, "dev", "lo"},
 	}
 	for i := 1; i < last; i++ {
-		cmds = append(cmds, []string{Nodes[i], "ip", "route", "add", anyip.Prefix, "via", fmt.Sprintf("198.18.%d.2", i+1)})
+		cmds = append(cmds, []string{Nodes[i], "ip", "route", "replace", anyip.Prefix, "via", fmt.Sprintf("198.18.%d.2", i+1)})
 		if i > 1 {
-			cmds = append(cmds, []string{Nodes[i], "ip", "route", "add", "198.18.0.0/16", "via", fmt.Sprintf("198.18.%d.1", i)})
+			cmds = append(cmds, []string{Nodes[i], "ip", "route", "replace", "198.18.0.0/16", "via", fmt.Sprintf("198.18.%d.1", i)})
 		}
 	}
 	for _, c := range cmds {

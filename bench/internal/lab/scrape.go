@@ -74,6 +74,22 @@ func (s *Scraper) Get(ctx context.Context, path string, gzip bool) (Fetch, error
 	return Fetch{Body: body, Start: start, Duration: d}, nil
 }
 
+// Post sends an empty POST to path and returns the response's status
+// code and body.
+func (s *Scraper) Post(ctx context.Context, path string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
+}
+
 // Timed fetches path n times in a row and returns the median duration
 // and the last fetch.
 func (s *Scraper) Timed(ctx context.Context, path string, gzip bool, n int) (time.Duration, Fetch, error) {

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSchedule(t *testing.T) {
+	s, err := schedule(30*time.Minute, 2*time.Minute, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Faults at 1, 3, ..., 27 min; the one at 29 min would end at 30,
+	// after 29.5.
+	if len(s) != 14 {
+		t.Fatalf("%d faults, want 14: %v", len(s), s)
+	}
+	seen := map[kind]int{}
+	for i, f := range s {
+		if want := time.Minute + time.Duration(i)*2*time.Minute; f.At != want || f.Length != time.Minute {
+			t.Errorf("fault %d at %s for %s, want at %s for 1m", i, f.At, f.Length, want)
+		}
+		if f.Kind != rotation[i%len(rotation)] {
+			t.Errorf("fault %d is %s, want %s", i, f.Kind, rotation[i%len(rotation)])
+		}
+		seen[f.Kind]++
+	}
+	for _, k := range rotation {
+		if seen[k] == 0 {
+			t.Errorf("fault %s never scheduled", k)
+		}
+	}
+}
+
+func TestScheduleShort(t *testing.T) {
+	s, err := schedule(3*time.Minute, 30*time.Second, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 15, 45, 75, 105, 135 s; 165 s would end at 180 s > 172.5 s.
+	if len(s) != 5 || s[4].At != 135*time.Second {
+		t.Fatalf("schedule = %v", s)
+	}
+}
+
+func TestScheduleErrors(t *testing.T) {
+	for _, tc := range [][2]time.Duration{{0, time.Second}, {time.Minute, 0}, {time.Minute, time.Minute}} {
+		if _, err := schedule(time.Hour, tc[0], tc[1]); err == nil {
+			t.Errorf("schedule(1h, %s, %s): no error", tc[0], tc[1])
+		}
+	}
+}
+
+func TestDefaultPeriod(t *testing.T) {
+	for _, tc := range []struct{ total, want time.Duration }{
+		{30 * time.Minute, 2 * time.Minute},
+		{3 * time.Minute, 20 * time.Second},
+	} {
+		if got := defaultPeriod(tc.total); got != tc.want {
+			t.Errorf("defaultPeriod(%s) = %s, want %s", tc.total, got, tc.want)
+		}
+	}
+}
