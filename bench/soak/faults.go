@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -26,9 +27,18 @@ var rotation = []kind{faultSilence, faultLoss, faultFlap, faultRoute, faultDNS, 
 // slot is one fault of the schedule: kind k from At (since the exporter
 // started) for Length.
 type slot struct {
-	At     time.Duration `json:"at"`
-	Length time.Duration `json:"length"`
+	At     time.Duration `json:"-"`
+	Length time.Duration `json:"-"`
 	Kind   kind          `json:"kind"`
+}
+
+// MarshalJSON writes the times as Go durations ("1m0s").
+func (s slot) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		At     string `json:"at"`
+		Length string `json:"length"`
+		Kind   kind   `json:"kind"`
+	}{s.At.String(), s.Length.String(), s.Kind})
 }
 
 // schedule returns the faults of a run of total: one every `every`, the

@@ -8,7 +8,8 @@ import (
 
 // point is one sample of the exporter, taken every -sample.
 type point struct {
-	At         time.Duration `json:"at"` // since the exporter started
+	At         time.Duration `json:"-"`          // since the exporter started
+	AtSeconds  float64       `json:"at_seconds"` // At, for the JSON
 	RSS        int64         `json:"rss_bytes"`
 	Goroutines int           `json:"goroutines"` // go_goroutines
 	FDs        int           `json:"open_fds"`   // entries of /proc/PID/fd

@@ -20,6 +20,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -34,14 +35,20 @@ func main() { os.Exit(run()) }
 
 // options are the soak's flags.
 type options struct {
-	Targets     int           `json:"targets"`
-	Duration    time.Duration `json:"duration"`
-	Sample      time.Duration `json:"sample"`
-	FaultEvery  time.Duration `json:"fault_every"`
-	FaultLength time.Duration `json:"fault_length"`
+	Targets     int
+	Duration    time.Duration
+	Sample      time.Duration
+	FaultEvery  time.Duration
+	FaultLength time.Duration
 	repo        string
 	jsonPath    string
 	pprofDir    string
+}
+
+// MarshalJSON writes the durations as Go durations ("30m0s").
+func (o options) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"targets": o.Targets, "duration": o.Duration.String(), "sample": o.Sample.String(),
+		"fault_every": o.FaultEvery.String(), "fault_length": o.FaultLength.String()})
 }
 
 func run() int {

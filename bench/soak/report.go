@@ -30,7 +30,11 @@ func printReport(w io.Writer, rep *report) {
 	fmt.Fprintln(w, "| check | second third | last third | limit | ok | rule |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---|---|")
 	for _, c := range rep.Checks {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", c.Name, num(c.Reference), num(c.Last), num(c.Limit), yes(c.OK), c.Rule)
+		f := num
+		if strings.HasSuffix(c.Name, "_bytes") {
+			f = func(v float64) string { return fmt.Sprintf("%.2f MB", v/1e6) }
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", c.Name, f(c.Reference), f(c.Last), f(c.Limit), yes(c.OK), c.Rule)
 	}
 	verdict := "FLAT"
 	if !rep.Flat {
@@ -42,7 +46,7 @@ func printReport(w io.Writer, rep *report) {
 // printSamples prints every step-th sample with the fault active then.
 func printSamples(w io.Writer, rep *report) {
 	step := max(1, int(time.Minute/rep.Options.Sample))
-	if n := len(rep.Samples); n/step > 15 && rep.Options.Duration < 15*time.Minute {
+	if n := len(rep.Samples); n/step < 10 {
 		step = max(1, n/15)
 	}
 	fmt.Fprintln(w, "| t | RSS MB | goroutines | open fds | store KB | scrape s | series | probes/s | path changes | fault |")

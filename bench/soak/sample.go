@@ -15,7 +15,7 @@ import (
 // fds from /proc, the store's size, and one timed scrape of /metrics for
 // goroutines, probes sent, path changes and history errors.
 func take(ctx context.Context, ex *lab.Child, scr *lab.Scraper, store string, at time.Duration) (point, error) {
-	p := point{At: at}
+	p := point{At: at, AtSeconds: at.Round(time.Millisecond).Seconds()}
 	mem, err := lab.ReadMemory(ex.PID())
 	if err != nil {
 		return p, err
