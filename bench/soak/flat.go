@@ -16,7 +16,7 @@ type point struct {
 	Store      int64         `json:"store_bytes"`
 	ScrapeSec  float64       `json:"scrape_seconds"`
 	Series     int           `json:"series"`         // samples in the exposition
-	Sent       float64       `json:"probes_sent"`    // sum of traceroute_probes_sent_total
+	Sent       float64       `json:"packets_sent"`   // out of the source's interface (the exporter's counters restart with a reloaded target)
 	Changes    float64       `json:"path_changes"`   // sum of traceroute_path_changes_total
 	HistErrors float64       `json:"history_errors"` // traceroute_exporter_history_errors_total
 }

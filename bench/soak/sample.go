@@ -12,8 +12,9 @@ import (
 )
 
 // take samples the exporter at `at` since it started: its RSS and open
-// fds from /proc, the store's size, and one timed scrape of /metrics for
-// goroutines, probes sent, path changes and history errors.
+// fds from /proc, the packets out of the source namespace's interface
+// (its probes), the store's size, and one timed scrape of /metrics for
+// goroutines, series, path changes and history errors.
 func take(ctx context.Context, ex *lab.Child, scr *lab.Scraper, store string, at time.Duration) (point, error) {
 	p := point{At: at, AtSeconds: at.Round(time.Millisecond).Seconds()}
 	mem, err := lab.ReadMemory(ex.PID())
@@ -24,6 +25,11 @@ func take(ctx context.Context, ex *lab.Child, scr *lab.Scraper, store string, at
 	if p.FDs, err = lab.OpenFDs(ex.PID()); err != nil {
 		return p, err
 	}
+	tx, err := lab.TxPackets(ex.PID(), lab.SrcDev)
+	if err != nil {
+		return p, err
+	}
+	p.Sent = float64(tx)
 	if fi, err := os.Stat(store); err == nil {
 		p.Store = fi.Size()
 	}
@@ -38,7 +44,6 @@ func take(ctx context.Context, ex *lab.Child, scr *lab.Scraper, store string, at
 	}
 	p.Series = n
 	p.Goroutines = int(sums["go_goroutines"])
-	p.Sent = sums["traceroute_probes_sent_total"]
 	p.Changes = sums["traceroute_path_changes_total"]
 	p.HistErrors = sums["traceroute_exporter_history_errors_total"]
 	return p, nil
