@@ -21,6 +21,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -91,7 +92,7 @@ func run() int {
 		}
 	}
 	printReport(os.Stdout, rep)
-	if o.jsonPath != "" {
+	if o.jsonPath != "" && !errors.Is(err, errInterrupted) {
 		if err := writeJSON(o.jsonPath, rep); err != nil {
 			fmt.Fprintln(os.Stderr, "soak:", err)
 			return 1

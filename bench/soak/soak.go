@@ -20,6 +20,10 @@ const (
 	readyAfter = time.Minute
 )
 
+// errInterrupted ends a run stopped by a signal: its report is printed,
+// not written as JSON.
+var errInterrupted = errors.New("interrupted")
+
 // report is a soak run.
 type report struct {
 	Machine   lab.Machine `json:"machine"`
@@ -176,7 +180,7 @@ func (rep *report) observe(ctx context.Context, o options, sched []slot, in *inj
 	for k := 1; time.Duration(k)*o.Sample <= o.Duration; k++ {
 		sleep(ctx, time.Until(t0.Add(time.Duration(k)*o.Sample)))
 		if ctx.Err() != nil {
-			return errors.New("interrupted")
+			return errInterrupted
 		}
 		if in.ex.Exited() {
 			return fmt.Errorf("exporter exited after %s: %v\n%s", time.Since(t0).Round(time.Second), in.ex.Err, in.ex.LogTail())
