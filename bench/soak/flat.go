@@ -39,7 +39,7 @@ type rule struct {
 }
 
 // defaultRule is the soak's rule.
-var defaultRule = rule{RSSRatio: 1.15, GoroutineSlack: 10, FDSlack: 5, StorePerChange: 16 << 10, StoreSlack: 1 << 20, SeriesRatio: 1.05, ScrapeRatio: 1.5, SentRatio: 0.8}
+var defaultRule = rule{RSSRatio: 1.15, GoroutineSlack: 3, FDSlack: 3, StorePerChange: 16 << 10, StoreSlack: 1 << 20, SeriesRatio: 1.05, ScrapeRatio: 1.5, SentRatio: 0.8}
 
 // check is one judged quantity.
 type check struct {
@@ -49,6 +49,7 @@ type check struct {
 	Limit     float64 `json:"limit"`
 	OK        bool    `json:"ok"`
 	Rule      string  `json:"rule"`
+	single    bool    // a yes/no or a count: no reference, no limit
 }
 
 // judge applies r to the samples of a run of total. It needs at least

@@ -17,10 +17,10 @@ func series(total time.Duration, f func(i int, at time.Duration) point) []point 
 	return ps
 }
 
-// steady is a flat exporter: 40 MB with noise, 1,010 goroutines, 12 fds,
+// steady is a flat exporter: 40 MB with noise, 18-20 goroutines, 23-24 fds,
 // a store growing 2 KiB per change with 1 change a sample, 3,000 probes/s.
 func steady(i int, at time.Duration) point {
-	return point{RSS: 40<<20 + int64(i%3)<<20, Goroutines: 1010 + i%4, FDs: 12, Store: 1<<20 + int64(i)*2048,
+	return point{RSS: 40<<20 + int64(i%3)<<20, Goroutines: 18 + i%3, FDs: 23 + i%2, Store: 1<<20 + int64(i)*2048,
 		ScrapeSec: 0.05, Series: 60000 + i%7, Sent: 3000 * at.Seconds(), Changes: float64(i)}
 }
 
@@ -72,6 +72,8 @@ func TestJudgeLeaks(t *testing.T) {
 	}{
 		{"goroutine per sample", "goroutines", func(p *point, i int) { p.Goroutines += i }},
 		{"fd every 3 samples", "open_fds", func(p *point, i int) { p.FDs += i / 3 }},
+		{"goroutine per fault (2 min)", "goroutines", func(p *point, i int) { p.Goroutines += i / 12 }},
+		{"fd per fault (2 min)", "open_fds", func(p *point, i int) { p.FDs += i / 12 }},
 		{"RSS +0.2 MB a sample", "rss_bytes", func(p *point, i int) { p.RSS += int64(i) * 200 << 10 }},
 		{"store without changes", "store_bytes", func(p *point, i int) { p.Store += int64(i) * 64 << 10 }},
 		{"probing stops", "probes_per_second", func(p *point, i int) {

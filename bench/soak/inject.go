@@ -14,14 +14,15 @@ const nftTable = "trxsoak"
 
 // injector applies the faults to the network and the exporter.
 type injector struct {
-	net   *lab.Network
-	ex    *lab.Child
-	scr   *lab.Scraper
-	n     int    // targets
-	cfg   string // configuration file
-	hosts string // the source namespace's hosts file
-	asn   string // ASN database
-	log   func(format string, args ...any)
+	net    *lab.Network
+	ex     *lab.Child
+	scr    *lab.Scraper // the sampler's, also for POST /-/reload
+	bursts *lab.Scraper // the scrape burst's own: its connections are closed after it
+	n      int          // targets
+	cfg    string       // configuration file
+	hosts  string       // the source namespace's hosts file
+	asn    string       // ASN database
+	log    func(format string, args ...any)
 }
 
 // record is what happened to one scheduled fault.
@@ -137,8 +138,10 @@ func (in *injector) post(ctx context.Context, path string) error {
 }
 
 // burst scrapes /metrics (gzip, as Prometheus asks) every 100 ms for d,
-// and with every tenth scrape the JSON API and the pages.
+// and with every tenth scrape the JSON API and the pages. It closes its
+// keep-alive connections at the end, as a scraper that goes away would.
 func (in *injector) burst(ctx context.Context, d time.Duration, do func(error)) {
+	defer in.bursts.CloseIdle()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	end := time.Now().Add(d)
@@ -153,7 +156,7 @@ func (in *injector) burst(ctx context.Context, d time.Duration, do func(error)) 
 			paths = append(paths, "/api/v1/targets", "/api/v1/targets/t0001", "/api/v1/targets/t0001/changes", "/api/v1/targets/t0001/paths", "/")
 		}
 		for _, p := range paths {
-			_, err := in.scr.Get(ctx, p, p == "/metrics")
+			_, err := in.bursts.Get(ctx, p, p == "/metrics")
 			do(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,8 +23,18 @@ func printReport(w io.Writer, rep *report) {
 	fmt.Fprintln(w)
 	printFaults(w, rep.Faults)
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Exporter log: %d lines, %d warnings, %d errors, %d panic lines; exit after SIGTERM: %s\n\n",
+	fmt.Fprintf(w, "Peak RSS (VmHWM) over the run: %.1f MB\n", mb(rep.PeakRSS))
+	fmt.Fprintf(w, "Exporter log: %d lines, %d warnings, %d errors, %d panic lines; exit after SIGTERM: %s\n",
 		rep.Log.Lines, rep.Log.Warn, rep.Log.Error, len(rep.Log.Panics), rep.Exit)
+	msgs := make([]string, 0, len(rep.Log.Messages))
+	for m := range rep.Log.Messages {
+		msgs = append(msgs, m)
+	}
+	slices.Sort(msgs)
+	for _, m := range msgs {
+		fmt.Fprintf(w, "  %5d %s\n", rep.Log.Messages[m], m)
+	}
+	fmt.Fprintln(w)
 	for _, l := range rep.Log.Panics {
 		fmt.Fprintln(w, "  "+l)
 	}
@@ -34,7 +45,11 @@ func printReport(w io.Writer, rep *report) {
 		if strings.HasSuffix(c.Name, "_bytes") {
 			f = func(v float64) string { return fmt.Sprintf("%.2f MB", v/1e6) }
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", c.Name, f(c.Reference), f(c.Last), f(c.Limit), yes(c.OK), c.Rule)
+		ref, limit := f(c.Reference), f(c.Limit)
+		if c.single {
+			ref, limit = "-", "-"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", c.Name, ref, f(c.Last), limit, yes(c.OK), c.Rule)
 	}
 	verdict := "FLAT"
 	if !rep.Flat {

@@ -15,7 +15,7 @@ func TestPrintReport(t *testing.T) {
 	var b strings.Builder
 	printReport(&b, rep)
 	out := b.String()
-	for _, want := range []string{"| 1m0s | 41.9 | 1012 | 12 | 1036 |", "| loss |", "Faults injected: 1: loss 1", "| rss_bytes | 42.99 MB |", "Verdict: FLAT"} {
+	for _, want := range []string{"| 1m0s | 41.9 | 18 | 23 | 1036 |", "| loss |", "Faults injected: 1: loss 1", "| rss_bytes | 42.99 MB |", "Verdict: FLAT"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

@@ -55,6 +55,9 @@ type logSummary struct {
 	Warn   int      `json:"warn"`
 	Error  int      `json:"error"`
 	Panics []string `json:"panics,omitempty"` // lines of a panic or a fatal runtime error
+	// Messages counts the lines of each msg="...": every fault should
+	// show in one (address changed, reload failed, ...).
+	Messages map[string]int `json:"messages"`
 }
 
 // readLog summarizes the exporter's log (logfmt): lines by level, and
@@ -78,6 +81,14 @@ func readLog(path string) (logSummary, error) {
 // add counts one log line.
 func (s *logSummary) add(line string) {
 	s.Lines++
+	if _, rest, ok := strings.Cut(line, ` msg="`); ok {
+		if m, _, ok := strings.Cut(rest, `"`); ok {
+			if s.Messages == nil {
+				s.Messages = map[string]int{}
+			}
+			s.Messages[m]++
+		}
+	}
 	switch {
 	case strings.Contains(line, "level=warn"):
 		s.Warn++

@@ -14,7 +14,7 @@ func TestLogSummary(t *testing.T) {
 	} {
 		s.add(l)
 	}
-	if s.Lines != 6 || s.Warn != 1 || s.Error != 1 || len(s.Panics) != 2 {
+	if s.Lines != 6 || s.Warn != 1 || s.Error != 1 || len(s.Panics) != 2 || s.Messages["Lookup failed"] != 1 || len(s.Messages) != 3 {
 		t.Fatalf("summary = %+v", s)
 	}
 }

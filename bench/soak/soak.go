@@ -38,6 +38,7 @@ type report struct {
 	SampleErrors int        `json:"sample_errors"`
 	Checks       []check    `json:"checks"`
 	Alive        bool       `json:"alive_at_end"`
+	PeakRSS      int64      `json:"peak_rss_bytes"`     // VmHWM at the end: the high-water mark of the whole run
 	Exit         string     `json:"exit_after_sigterm"` // how the exporter ended when stopped: "ok" or the error
 	Log          logSummary `json:"log"`
 	Flat         bool       `json:"flat"`
@@ -86,7 +87,7 @@ func soak(ctx context.Context, o options, sched []slot) (*report, error) {
 	}
 	defer os.RemoveAll(etc)
 	in := &injector{net: net, n: o.Targets, cfg: filepath.Join(dir, "targets.yml"), hosts: filepath.Join(etc, "hosts"),
-		asn: filepath.Join(dir, "asn.tsv"), log: logf, scr: lab.NewScraper(src, listen)}
+		asn: filepath.Join(dir, "asn.tsv"), log: logf, scr: lab.NewScraper(src, listen), bursts: lab.NewScraper(src, listen)}
 	store := filepath.Join(dir, "history", "traceroute_exporter.db")
 	for _, err := range []error{writeHosts(in.hosts, o.Targets, false), writeConfig(in.cfg, o.Targets, configPlain),
 		writeASN(in.asn, false), os.MkdirAll(filepath.Dir(store), 0o755)} {
@@ -111,6 +112,9 @@ func soak(ctx context.Context, o options, sched []slot) (*report, error) {
 	}
 	err = rep.observe(ctx, o, sched, in, store, prof)
 	rep.Alive = !in.ex.Exited()
+	if mem, err := lab.ReadMemory(in.ex.PID()); err == nil && rep.Alive {
+		rep.PeakRSS = mem.Peak
+	}
 	if rep.Alive && prof != nil {
 		prof.save(ctx, "heap-end.pb.gz", "/debug/pprof/heap?gc=1")
 		prof.save(ctx, "goroutines-end.txt", "/debug/pprof/goroutine?debug=1")
@@ -217,9 +221,9 @@ func (rep *report) judge() {
 		return 0
 	}
 	cs = append(cs,
-		check{Name: "alive", Last: b(rep.Alive), Limit: 1, OK: rep.Alive, Rule: "the exporter still runs at the end"},
-		check{Name: "panics", Last: float64(len(rep.Log.Panics)), OK: len(rep.Log.Panics) == 0, Rule: "no panic or fatal error in its log"},
-		check{Name: "sample_errors", Last: float64(rep.SampleErrors), OK: rep.SampleErrors == 0, Rule: "every sample's scrape answered"})
+		check{Name: "alive", Last: b(rep.Alive), Limit: 1, OK: rep.Alive, Rule: "the exporter still runs at the end", single: true},
+		check{Name: "panics", Last: float64(len(rep.Log.Panics)), OK: len(rep.Log.Panics) == 0, Rule: "no panic or fatal error in its log", single: true},
+		check{Name: "sample_errors", Last: float64(rep.SampleErrors), OK: rep.SampleErrors == 0, Rule: "every sample's scrape answered", single: true})
 	rep.Checks = cs
 	rep.Flat = true
 	for _, c := range cs {
@@ -239,6 +243,7 @@ func (p *profiler) save(ctx context.Context, name, path string) {
 	if err == nil {
 		err = os.WriteFile(filepath.Join(p.dir, name), f.Body, 0o644)
 	}
+	p.scr.CloseIdle()
 	if err != nil {
 		logf("pprof %s: %v", name, err)
 		return

@@ -74,6 +74,10 @@ func (s *Scraper) Get(ctx context.Context, path string, gzip bool) (Fetch, error
 	return Fetch{Body: body, Start: start, Duration: d}, nil
 }
 
+// CloseIdle closes the scraper's idle keep-alive connections, so the
+// server's count of connections (goroutines, descriptors) drops back.
+func (s *Scraper) CloseIdle() { s.client.CloseIdleConnections() }
+
 // Post sends an empty POST to path and returns the response's status
 // code and body.
 func (s *Scraper) Post(ctx context.Context, path string) (int, []byte, error) {
