@@ -60,7 +60,9 @@ func schedule(total, every, length time.Duration) ([]slot, error) {
 }
 
 // defaultPeriod is the fault period for a run of total when none is
-// given: fifteen faults, at least 20 s apart.
+// given: total/27, at least 20 s, so that with faults lasting half of it
+// each of the two thirds that are judged (flat.go) sees every fault of
+// the rotation at least once.
 func defaultPeriod(total time.Duration) time.Duration {
-	return max(total/15, 20*time.Second).Round(time.Second)
+	return max(total/27, 20*time.Second).Round(time.Second)
 }

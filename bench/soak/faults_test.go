@@ -53,11 +53,36 @@ func TestScheduleErrors(t *testing.T) {
 
 func TestDefaultPeriod(t *testing.T) {
 	for _, tc := range []struct{ total, want time.Duration }{
-		{30 * time.Minute, 2 * time.Minute},
+		{30 * time.Minute, 67 * time.Second},
 		{3 * time.Minute, 20 * time.Second},
 	} {
 		if got := defaultPeriod(tc.total); got != tc.want {
 			t.Errorf("defaultPeriod(%s) = %s, want %s", tc.total, got, tc.want)
+		}
+	}
+}
+
+// TestDefaultScheduleCoversThirds: with the default period and length,
+// the second and the last third of a 30-minute run (the two flat.go
+// compares) each see every fault.
+func TestDefaultScheduleCoversThirds(t *testing.T) {
+	total := 30 * time.Minute
+	every := defaultPeriod(total)
+	s, err := schedule(total, every, every/2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for third := 1; third <= 2; third++ {
+		seen := map[kind]bool{}
+		for _, f := range s {
+			if f.At > time.Duration(third)*total/3 && f.At+f.Length <= time.Duration(third+1)*total/3 {
+				seen[f.Kind] = true
+			}
+		}
+		for _, k := range rotation {
+			if !seen[k] {
+				t.Errorf("third %d: no %s fault", third+1, k)
+			}
 		}
 	}
 }

@@ -57,7 +57,7 @@ func run() int {
 	flag.IntVar(&o.Targets, "targets", 1000, "number of targets")
 	flag.DurationVar(&o.Duration, "duration", 30*time.Minute, "how long the exporter runs")
 	flag.DurationVar(&o.Sample, "sample", 10*time.Second, "time between samples")
-	flag.DurationVar(&o.FaultEvery, "fault-every", 0, "time between faults (0: duration/15, at least 20s)")
+	flag.DurationVar(&o.FaultEvery, "fault-every", 0, "time between faults (0: duration/27, at least 20s: every fault in each third)")
 	flag.DurationVar(&o.FaultLength, "fault-length", 0, "how long each fault lasts (0: half of -fault-every)")
 	flag.StringVar(&o.repo, "repo", ".", "repository root to build the exporter from")
 	flag.StringVar(&o.jsonPath, "json", "", "write the run as JSON to this file")
