@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -30,15 +29,6 @@ type slot struct {
 	At     time.Duration `json:"-"`
 	Length time.Duration `json:"-"`
 	Kind   kind          `json:"kind"`
-}
-
-// MarshalJSON writes the times as Go durations ("1m0s").
-func (s slot) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		At     string `json:"at"`
-		Length string `json:"length"`
-		Kind   kind   `json:"kind"`
-	}{s.At.String(), s.Length.String(), s.Kind})
 }
 
 // schedule returns the faults of a run of total: one every `every`, the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -84,5 +85,18 @@ func TestDefaultScheduleCoversThirds(t *testing.T) {
 				t.Errorf("third %d: no %s fault", third+1, k)
 			}
 		}
+	}
+}
+
+func TestRecordJSON(t *testing.T) {
+	r := newRecord(slot{At: 67 * time.Second, Length: 33500 * time.Millisecond, Kind: faultDNS}, time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC))
+	r.Actions, r.Errors, r.Error = 2, 1, "boom"
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"kind":"dns","at":"1m7s","length":"33.5s","started":"2026-12-06T03:00:00Z","actions":2,"errors":1,"error":"boom"}`
+	if string(b) != want {
+		t.Errorf("JSON = %s\nwant   %s", b, want)
 	}
 }

@@ -28,16 +28,23 @@ type injector struct {
 // record is what happened to one scheduled fault.
 type record struct {
 	slot
-	Started string `json:"started"` // wall clock, RFC 3339
-	Actions int    `json:"actions"` // commands, signals or requests it made
-	Errors  int    `json:"errors"`  // of those, the failed (a scrape burst's failed requests included)
-	Error   string `json:"error,omitempty"`
+	AtText     string `json:"at"`      // slot.At as a Go duration ("1m7s")
+	LengthText string `json:"length"`  // slot.Length
+	Started    string `json:"started"` // wall clock, RFC 3339
+	Actions    int    `json:"actions"` // commands, signals or requests it made
+	Errors     int    `json:"errors"`  // of those, the failed (a scrape burst's failed requests included)
+	Error      string `json:"error,omitempty"`
+}
+
+// newRecord is the record of fault s started at now.
+func newRecord(s slot, now time.Time) record {
+	return record{slot: s, AtText: s.At.String(), LengthText: s.Length.String(), Started: now.UTC().Format(time.RFC3339)}
 }
 
 // inject runs fault s for its length and then undoes it. Undoing does
 // not use ctx, so an interrupted fault still leaves the network whole.
 func (in *injector) inject(ctx context.Context, s slot) record {
-	r := record{slot: s, Started: time.Now().UTC().Format(time.RFC3339)}
+	r := newRecord(s, time.Now())
 	undo := context.WithoutCancel(ctx)
 	do := func(err error) {
 		r.Actions++
