@@ -2,7 +2,7 @@ GO      ?= go
 BINARY  := traceroute_exporter
 PKGS    := ./...
 
-.PHONY: all build test test-deps unit lint bench bench-micro bench-scale fuzz screenshots clean
+.PHONY: all build test test-deps unit lint bench bench-micro bench-scale soak fuzz screenshots clean
 
 all: lint build test
 
@@ -54,6 +54,15 @@ BENCH_JSON ?= bench/results.json
 PPROF      ?=
 bench-scale:
 	$(GO) run ./bench/scale -targets=$(SCALES) -window=$(WINDOW) -json=$(BENCH_JSON) $(if $(PPROF),-pprof=$(PPROF))
+
+## soak: the exporter at SOAK_TARGETS targets for SOAK_DURATION in a namespace network with
+## faults on a schedule (root; not part of test); judges RSS, goroutines, fds and store size
+## flat, prints a table, writes SOAK_JSON and fails if not flat; PPROF=dir saves heap profiles
+SOAK_TARGETS  ?= 1000
+SOAK_DURATION ?= 30m
+SOAK_JSON     ?= bench/soak.json
+soak:
+	$(GO) run ./bench/soak -targets=$(SOAK_TARGETS) -duration=$(SOAK_DURATION) -json=$(SOAK_JSON) $(if $(PPROF),-pprof=$(PPROF))
 
 ## fuzz: run every fuzz target for FUZZTIME each (their seed corpora also run in `make test`)
 FUZZTIME ?= 60s

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/lab"
 )
 
 // rawLoop runs the bare loop in the source namespace at rate probes per
@@ -15,24 +17,24 @@ import (
 func (b *bench) rawLoop(ctx context.Context, n int, rate float64) (*loop, error) {
 	var out bytes.Buffer
 	total := b.set.Window + 3*time.Second
-	c, err := startIn(b.net.ns("src"), nil, &out, fmt.Sprintf("%s/rawloop-%d.log", b.dir, n), b.rawloop,
+	c, err := lab.StartIn(b.net.NS("src"), nil, &out, fmt.Sprintf("%s/rawloop-%d.log", b.dir, n), b.rawloop,
 		fmt.Sprintf("-rate=%f", rate), fmt.Sprintf("-targets=%d", n),
 		fmt.Sprintf("-ttls=%d", b.set.ttlsPerRound()), "-duration="+total.String())
 	if err != nil {
 		return nil, err
 	}
-	defer c.stop()
+	defer c.Stop()
 	if err := sleep(ctx, time.Second); err != nil {
 		return nil, err
 	}
-	s0, err := take(c.pid())
+	s0, err := take(c.PID())
 	if err != nil {
 		return nil, err
 	}
 	if err := sleep(ctx, b.set.Window); err != nil {
 		return nil, err
 	}
-	s1, err := take(c.pid())
+	s1, err := take(c.PID())
 	if err != nil {
 		return nil, err
 	}
@@ -40,8 +42,8 @@ func (b *bench) rawLoop(ctx context.Context, n int, rate float64) (*loop, error)
 	if l.Rate, l.CPUCores, l.CPUPerProbeUS, err = b.usage(s0, s1); err != nil {
 		return nil, err
 	}
-	if err := c.wait(total); err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, c.logTail())
+	if err := c.Wait(total); err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, c.LogTail())
 	}
 	var sum struct{ Sent, Received int64 }
 	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &sum); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/anyip"
+	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/lab"
 )
 
 // settings are the targets' configuration (the same for every target) and
@@ -59,12 +60,12 @@ func writeConfig(path string, n int, s settings) error {
 // the full configured rate, its routers answer every probe), logging
 // warnings and errors to dir/exporter-N.log. env is added
 // to its environment. It returns once /-/ready answers.
-func startExporter(ctx context.Context, bin, dir, ns, listen string, n int, s settings, sc *scraper, env []string) (*child, error) {
+func startExporter(ctx context.Context, bin, dir, ns, listen string, n int, s settings, sc *lab.Scraper, env []string) (*lab.Child, error) {
 	cfg := filepath.Join(dir, fmt.Sprintf("targets-%d.yml", n))
 	if err := writeConfig(cfg, n, s); err != nil {
 		return nil, err
 	}
-	c, err := startIn(ns, env, nil, filepath.Join(dir, fmt.Sprintf("exporter-%d.log", n)), bin,
+	c, err := lab.StartIn(ns, env, nil, filepath.Join(dir, fmt.Sprintf("exporter-%d.log", n)), bin,
 		"--config.file="+cfg, "--web.listen-address="+listen, "--storage.path=", "--log.level=warn",
 		"--probe.hop-rate-limit=0")
 	if err != nil {
@@ -72,15 +73,15 @@ func startExporter(ctx context.Context, bin, dir, ns, listen string, n int, s se
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if _, err := sc.get(ctx, "/-/ready", false); err == nil {
+		if _, err := sc.Get(ctx, "/-/ready", false); err == nil {
 			return c, nil
 		}
-		if c.exited() {
-			return nil, fmt.Errorf("exporter exited at start: %v\n%s", c.err, c.logTail())
+		if c.Exited() {
+			return nil, fmt.Errorf("exporter exited at start: %v\n%s", c.Err, c.LogTail())
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			c.stop()
-			return nil, fmt.Errorf("exporter not ready after a minute (%v)\n%s", ctx.Err(), c.logTail())
+			c.Stop()
+			return nil, fmt.Errorf("exporter not ready after a minute (%v)\n%s", ctx.Err(), c.LogTail())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
+	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/lab"
 	"io"
-	"strconv"
-	"strings"
 )
 
 // exposition is what the bench reads from one /metrics body in the text
@@ -37,7 +35,7 @@ func parseExposition(r io.Reader) (*exposition, error) {
 		if len(b) == 0 || b[0] == '#' {
 			continue
 		}
-		name, labels, value, err := splitSample(string(b))
+		name, labels, value, err := lab.SplitSample(string(b))
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
@@ -45,7 +43,7 @@ func parseExposition(r io.Reader) (*exposition, error) {
 		e.Sums[name] += value
 		switch name {
 		case "traceroute_destination_reached", "traceroute_destination_loss_ratio", "traceroute_hops", "traceroute_hop_loss_ratio":
-			t, ok := labelValue(labels, "target")
+			t, ok := lab.LabelValue(labels, "target")
 			if !ok {
 				return nil, fmt.Errorf("line %d: %s without a target label", line, name)
 			}
@@ -77,77 +75,6 @@ func (v *targetView) add(name string, value float64) {
 	case "traceroute_hop_loss_ratio":
 		v.MaxHopLoss = max(v.MaxHopLoss, value)
 	}
-}
-
-// splitSample splits `name{labels} value [timestamp]` into its parts;
-// labels is what is between the braces (empty without them).
-func splitSample(s string) (name, labels string, value float64, err error) {
-	i := strings.IndexAny(s, "{ ")
-	if i <= 0 {
-		return "", "", 0, fmt.Errorf("no metric name in %q", s)
-	}
-	name, rest := s[:i], s[i:]
-	if rest[0] == '{' {
-		end := labelsEnd(rest)
-		if end < 0 {
-			return "", "", 0, fmt.Errorf("unterminated labels in %q", s)
-		}
-		labels, rest = rest[1:end], rest[end+1:]
-	}
-	f := strings.Fields(rest)
-	if len(f) == 0 {
-		return "", "", 0, fmt.Errorf("no value in %q", s)
-	}
-	value, err = strconv.ParseFloat(f[0], 64)
-	return name, labels, value, err
-}
-
-// labelsEnd returns the index of the '}' closing the label set that s
-// starts with, skipping quoted values and their escapes; -1 if none.
-func labelsEnd(s string) int {
-	quoted := false
-	for i := 1; i < len(s); i++ {
-		switch {
-		case quoted && s[i] == '\\':
-			i++
-		case s[i] == '"':
-			quoted = !quoted
-		case !quoted && s[i] == '}':
-			return i
-		}
-	}
-	return -1
-}
-
-// labelValue returns the unescaped value of label key in a label set
-// (`a="x",b="y"`).
-func labelValue(labels, key string) (string, bool) {
-	for len(labels) > 0 {
-		k, rest, ok := strings.Cut(labels, "=")
-		if !ok || len(rest) == 0 || rest[0] != '"' {
-			return "", false
-		}
-		var val bytes.Buffer
-		i := 1
-		for ; i < len(rest) && rest[i] != '"'; i++ {
-			if rest[i] == '\\' && i+1 < len(rest) {
-				i++
-				if rest[i] == 'n' {
-					val.WriteByte('\n')
-					continue
-				}
-			}
-			val.WriteByte(rest[i])
-		}
-		if i >= len(rest) {
-			return "", false
-		}
-		if strings.TrimSpace(k) == key {
-			return val.String(), true
-		}
-		labels = strings.TrimPrefix(rest[i+1:], ",")
-	}
-	return "", false
 }
 
 // health is the state of the targets in one exposition.

@@ -19,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/anyip"
+	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/lab"
 )
 
 func main() { os.Exit(run()) }
@@ -56,7 +56,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "scale: needs root (network namespaces and raw sockets)")
 		return 2
 	}
-	set := settings{Interval: *interval, Probes: *probes, Timeout: *timeout, MaxHops: *maxHops, Window: *window, Warmup: *warmup, Hops: hops}
+	set := settings{Interval: *interval, Probes: *probes, Timeout: *timeout, MaxHops: *maxHops, Window: *window, Warmup: *warmup, Hops: lab.Hops}
 	if set.Warmup == 0 {
 		// Targets start within one interval; a target's second interval
 		// starts before its first result (and so its hop count) is in,
@@ -90,8 +90,8 @@ func run() int {
 // prints the report. Whatever it started is stopped and deleted before it
 // returns.
 func runBench(ctx context.Context, scales []int, set settings, repo, pprofDir string) (report, error) {
-	m := describeMachine(repo)
-	rep := report{Machine: m, Started: time.Now().UTC().Format(time.RFC3339), LoadStart: loadAverage(), Notes: notes(set),
+	m := lab.DescribeMachine(repo)
+	rep := report{Machine: m, Started: time.Now().UTC().Format(time.RFC3339), LoadStart: lab.LoadAverage(), Notes: notes(set),
 		Settings: map[string]any{"interval": set.Interval.String(), "probes": set.Probes, "timeout": set.Timeout.String(),
 			"max_hops": set.MaxHops, "window": set.Window.String(), "warmup": set.Warmup.String(), "hops": set.Hops}}
 	logf("machine: %d CPUs, %s, kernel %s, load %s", m.CPUs, m.Model, m.Kernel, rep.LoadStart)
@@ -100,21 +100,21 @@ func runBench(ctx context.Context, scales []int, set settings, repo, pprofDir st
 		return rep, err
 	}
 	defer os.RemoveAll(dir)
-	b := &bench{dir: dir, listen: "127.0.0.1:10188", set: set, clk: clockTicks(), log: logf,
+	b := &bench{dir: dir, listen: "127.0.0.1:10188", set: set, clk: lab.ClockTicks(), log: logf,
 		exporter: filepath.Join(dir, "traceroute_exporter"), rawloop: filepath.Join(dir, "rawloop")}
 	if err := b.build(ctx, repo, pprofDir); err != nil {
 		return rep, err
 	}
-	sweepStale()
+	lab.SweepStale()
 	logf("building the namespace network")
-	b.net, err = buildNetwork(ctx)
+	b.net, err = lab.BuildNetwork(ctx)
 	if err != nil {
 		return rep, err
 	}
-	defer b.net.destroy()
-	b.scr = newScraper(b.net.ns("src"), b.listen)
+	defer b.net.Destroy()
+	b.scr = lab.NewScraper(b.net.NS("src"), b.listen)
 	if pprofDir != "" {
-		b.pprof = &profiler{dir: pprofDir, addr: "127.0.0.1:6060", scr: newScraper(b.net.ns("src"), "127.0.0.1:6060"), log: logf}
+		b.pprof = &profiler{dir: pprofDir, addr: "127.0.0.1:6060", scr: lab.NewScraper(b.net.NS("src"), "127.0.0.1:6060"), log: logf}
 	}
 	for _, n := range scales {
 		r, err := b.measure(ctx, n)
@@ -127,7 +127,7 @@ func runBench(ctx context.Context, scales []int, set settings, repo, pprofDir st
 		}
 		rep.Results = append(rep.Results, r)
 	}
-	rep.LoadEnd = loadAverage()
+	rep.LoadEnd = lab.LoadAverage()
 	rep.Goals = goals(rep.Results)
 	fmt.Printf("\nMachine: %d CPUs (%s), kernel %s, %s memory, %s, exporter at %s\n", m.CPUs, m.Model, m.Kernel, m.MemTotal, m.Go, m.Revision)
 	fmt.Printf("Load average (1, 5, 15 min): %s at start, %s at end\n", rep.LoadStart, rep.LoadEnd)
@@ -157,23 +157,13 @@ func (b *bench) build(ctx context.Context, repo, pprofDir string) error {
 		if err := os.MkdirAll(pprofDir, 0o755); err != nil {
 			return err
 		}
-		if err := buildWithPprof(ctx, repo, b.exporter, b.dir); err != nil {
+		if err := lab.BuildWithPprof(ctx, repo, b.exporter, b.dir); err != nil {
 			return err
 		}
-	} else if err := goBuild(ctx, repo, b.exporter, "."); err != nil {
+	} else if err := lab.GoBuild(ctx, repo, b.exporter, "."); err != nil {
 		return err
 	}
-	return goBuild(ctx, repo, b.rawloop, "./bench/rawloop")
-}
-
-// goBuild runs go build -o out pkg in repo.
-func goBuild(ctx context.Context, repo, out, pkg string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = repo
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
-	}
-	return nil
+	return lab.GoBuild(ctx, repo, b.rawloop, "./bench/rawloop")
 }
 
 // parseScales parses "100,1000,10000" into ascending, distinct scales.

@@ -6,19 +6,21 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/lab"
 )
 
 // bench is what every scale shares: the network, the binaries, the
 // settings and a scraper of the exporter.
 type bench struct {
-	net      *network
+	net      *lab.Network
 	exporter string // exporter binary
 	rawloop  string // rawloop binary
 	dir      string // scratch directory: configurations, logs
 	listen   string // exporter's listen address in the source namespace
 	set      settings
 	clk      int64 // clock ticks per second
-	scr      *scraper
+	scr      *lab.Scraper
 	pprof    *profiler // nil: no profiles
 	log      func(format string, args ...any)
 }
@@ -32,11 +34,11 @@ type sample struct {
 
 // take samples process pid.
 func take(pid int) (sample, error) {
-	t, err := cpuTicks(pid)
+	t, err := lab.CPUTicks(pid)
 	if err != nil {
 		return sample{}, err
 	}
-	tx, err := txPackets(pid, srcDev)
+	tx, err := lab.TxPackets(pid, lab.SrcDev)
 	return sample{at: time.Now(), ticks: t, tx: tx}, err
 }
 
@@ -63,21 +65,21 @@ func (b *bench) measure(ctx context.Context, n int) (r result, err error) {
 		env = b.pprof.env()
 	}
 	b.log("%d targets: starting the exporter", n)
-	ex, err := startExporter(ctx, b.exporter, b.dir, b.net.ns("src"), b.listen, n, b.set, b.scr, env)
+	ex, err := startExporter(ctx, b.exporter, b.dir, b.net.NS("src"), b.listen, n, b.set, b.scr, env)
 	if err != nil {
 		return r, err
 	}
-	defer ex.stop()
+	defer ex.Stop()
 	b.log("%d targets: warming up for %s", n, b.set.Warmup)
 	if err := sleep(ctx, b.set.Warmup); err != nil {
 		return r, err
 	}
-	mem, err := readMemory(ex.pid())
+	mem, err := lab.ReadMemory(ex.PID())
 	if err != nil {
 		return r, err
 	}
 	r.PeakProbing = mem.Peak
-	first, err := b.scr.get(ctx, "/metrics", false)
+	first, err := b.scr.Get(ctx, "/metrics", false)
 	if err != nil {
 		return r, err
 	}
@@ -90,38 +92,38 @@ func (b *bench) measure(ctx context.Context, n int) (r result, err error) {
 		return r, err
 	}
 	b.log("%d targets: measuring for %s", n, b.set.Window)
-	s0, err := take(ex.pid())
+	s0, err := take(ex.PID())
 	if err != nil {
 		return r, err
 	}
 	if err := sleep(ctx, b.set.Window); err != nil {
 		return r, err
 	}
-	s1, err := take(ex.pid())
+	s1, err := take(ex.PID())
 	if err != nil {
 		return r, err
 	}
-	if ex.exited() {
-		return r, fmt.Errorf("exporter exited: %v\n%s", ex.err, ex.logTail())
+	if ex.Exited() {
+		return r, fmt.Errorf("exporter exited: %v\n%s", ex.Err, ex.LogTail())
 	}
 	if r.AchievedRate, r.CPUCores, r.CPUPerProbeUS, err = b.usage(s0, s1); err != nil {
 		return r, err
 	}
-	if mem, err = readMemory(ex.pid()); err != nil {
+	if mem, err = lab.ReadMemory(ex.PID()); err != nil {
 		return r, err
 	}
 	r.RSS = mem.RSS
 	if err := b.scrapes(ctx, &r, e0, first.Start); err != nil {
 		return r, err
 	}
-	if mem, err = readMemory(ex.pid()); err != nil {
+	if mem, err = lab.ReadMemory(ex.PID()); err != nil {
 		return r, err
 	}
 	r.PeakRSS = mem.Peak
 	if b.pprof != nil {
 		b.pprof.collect(ctx, n, time.Duration(r.ScrapeSec*float64(time.Second)), b.scr)
 	}
-	ex.stop()
+	ex.Stop()
 	b.log("%d targets: bare loop at %.0f probes/s for %s", n, r.AchievedRate, b.set.Window)
 	l, err := b.rawLoop(ctx, n, r.AchievedRate)
 	if err != nil {
@@ -140,7 +142,7 @@ func (b *bench) measure(ctx context.Context, n int) (r result, err error) {
 // the exposition of a scrape sent at at0, before the window. Counter rates
 // run from request to request: a scrape reads the counters as it starts.
 func (b *bench) scrapes(ctx context.Context, r *result, e0 *exposition, at0 time.Time) error {
-	f, err := b.scr.get(ctx, "/metrics", false)
+	f, err := b.scr.Get(ctx, "/metrics", false)
 	if err != nil {
 		return err
 	}
@@ -163,12 +165,12 @@ func (b *bench) scrapes(ctx context.Context, r *result, e0 *exposition, at0 time
 	r.GoSys = int64(e.Sums["go_memstats_sys_bytes"])
 	r.Goroutines = int(e.Sums["go_goroutines"])
 
-	d, last, err := b.scr.timed(ctx, "/metrics", false, 5)
+	d, last, err := b.scr.Timed(ctx, "/metrics", false, 5)
 	if err != nil {
 		return err
 	}
 	r.ScrapeSec, r.ScrapeBytes = d.Seconds(), len(last.Body)
-	d, last, err = b.scr.timed(ctx, "/metrics", true, 5)
+	d, last, err = b.scr.Timed(ctx, "/metrics", true, 5)
 	if err != nil {
 		return err
 	}

@@ -2,69 +2,35 @@ package main
 
 import (
 	"context"
-	_ "embed"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
-)
 
-// pprofOverlay is a file the -pprof build adds to the exporter's main
-// package, without touching the repository: it serves net/http/pprof on
-// the address in TRX_BENCH_PPROF.
-//
-//go:embed pprof_overlay.txt
-var pprofOverlay []byte
+	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/lab"
+)
 
 // profiler takes the exporter's heap and CPU profiles after each scale's
 // measurement (never during its window) into dir.
 type profiler struct {
 	dir  string
 	addr string // pprof listener in the source namespace
-	scr  *scraper
+	scr  *lab.Scraper
 	log  func(format string, args ...any)
 }
 
 // env is what the exporter's environment needs for its pprof listener.
-func (p *profiler) env() []string { return []string{"TRX_BENCH_PPROF=" + p.addr} }
-
-// buildWithPprof builds the exporter from repo into out with the pprof
-// overlay; scratch is where the overlay's files go.
-func buildWithPprof(ctx context.Context, repo, out, scratch string) error {
-	abs, err := filepath.Abs(repo)
-	if err != nil {
-		return err
-	}
-	src := filepath.Join(scratch, "zz_bench_pprof.go")
-	if err := os.WriteFile(src, pprofOverlay, 0o644); err != nil {
-		return err
-	}
-	ov, err := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(abs, "zz_bench_pprof.go"): src}})
-	if err != nil {
-		return err
-	}
-	ovPath := filepath.Join(scratch, "overlay.json")
-	if err := os.WriteFile(ovPath, ov, 0o644); err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-overlay", ovPath, "-o", out, ".")
-	cmd.Dir = repo
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build -overlay: %w\n%s", err, b)
-	}
-	return nil
-}
+func (p *profiler) env() []string { return []string{lab.PprofEnv + "=" + p.addr} }
 
 // collect saves, for n targets: the live heap (after a GC), 10 s of CPU
 // while the exporter only probes, and CPU while it serves scrapes back to
 // back through metrics (scrape is one scrape's duration), each with its
 // `go tool pprof -top` text. Failures are logged, never fatal.
-func (p *profiler) collect(ctx context.Context, n int, scrape time.Duration, metrics *scraper) {
+func (p *profiler) collect(ctx context.Context, n int, scrape time.Duration, metrics *lab.Scraper) {
 	save := func(name, path string) {
-		f, err := p.scr.get(ctx, path, false)
+		f, err := p.scr.Get(ctx, path, false)
 		if err != nil {
 			p.log("pprof %s: %v", name, err)
 			return
@@ -92,7 +58,7 @@ func (p *profiler) collect(ctx context.Context, n int, scrape time.Duration, met
 			return
 		default:
 		}
-		if _, err := metrics.get(ctx, "/metrics", false); err != nil {
+		if _, err := metrics.Get(ctx, "/metrics", false); err != nil {
 			p.log("pprof scrape: %v", err)
 			<-done
 			return

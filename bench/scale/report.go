@@ -6,19 +6,21 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/lab"
 )
 
 // report is the whole run, as printed and as written to JSON. Sizes are
 // in bytes; MB and KB in the table are 10^6 and 10^3 bytes.
 type report struct {
-	Machine   machine  `json:"machine"`
-	Started   string   `json:"started"`
-	LoadStart string   `json:"loadavg_start"`
-	LoadEnd   string   `json:"loadavg_end"`
-	Settings  any      `json:"settings"`
-	Notes     []string `json:"notes"`
-	Results   []result `json:"results"`
-	Goals     []goal   `json:"goals"`
+	Machine   lab.Machine `json:"machine"`
+	Started   string      `json:"started"`
+	LoadStart string      `json:"loadavg_start"`
+	LoadEnd   string      `json:"loadavg_end"`
+	Settings  any         `json:"settings"`
+	Notes     []string    `json:"notes"`
+	Results   []result    `json:"results"`
+	Goals     []goal      `json:"goals"`
 }
 
 // goal is one of the targets the "Scale" issue sets, and whether the run

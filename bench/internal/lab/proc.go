@@ -1,4 +1,4 @@
-package main
+package lab
 
 import (
 	"bufio"
@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// cpuTicks returns the CPU time (user + system, every thread, the dead
+// CPUTicks returns the CPU time (user + system, every thread, the dead
 // included) the process has used, in clock ticks.
-func cpuTicks(pid int) (int64, error) {
+func CPUTicks(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -42,24 +42,24 @@ func parseStatTicks(s string) (int64, error) {
 	return u + st, nil
 }
 
-// memory is a process's resident set from /proc/PID/status, in bytes.
-type memory struct {
+// Memory is a process's resident set from /proc/PID/status, in bytes.
+type Memory struct {
 	RSS  int64 // VmRSS: now
 	Peak int64 // VmHWM: the high-water mark since the process started
 }
 
-// readMemory reads the process's VmRSS and VmHWM.
-func readMemory(pid int) (memory, error) {
+// ReadMemory reads the process's VmRSS and VmHWM.
+func ReadMemory(pid int) (Memory, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return memory{}, err
+		return Memory{}, err
 	}
 	return parseStatus(string(b))
 }
 
 // parseStatus extracts VmRSS and VmHWM (kB) from /proc/PID/status.
-func parseStatus(s string) (memory, error) {
-	var m memory
+func parseStatus(s string) (Memory, error) {
+	var m Memory
 	found := 0
 	for _, line := range strings.Split(s, "\n") {
 		k, v, ok := strings.Cut(line, ":")
@@ -68,11 +68,11 @@ func parseStatus(s string) (memory, error) {
 		}
 		f := strings.Fields(v)
 		if len(f) != 2 || f[1] != "kB" {
-			return memory{}, fmt.Errorf("status: bad %s line %q", k, line)
+			return Memory{}, fmt.Errorf("status: bad %s line %q", k, line)
 		}
 		n, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return memory{}, fmt.Errorf("status %s: %w", k, err)
+			return Memory{}, fmt.Errorf("status %s: %w", k, err)
 		}
 		if k == "VmRSS" {
 			m.RSS = n << 10
@@ -82,14 +82,14 @@ func parseStatus(s string) (memory, error) {
 		found++
 	}
 	if found != 2 {
-		return memory{}, fmt.Errorf("status: VmRSS or VmHWM missing")
+		return Memory{}, fmt.Errorf("status: VmRSS or VmHWM missing")
 	}
 	return m, nil
 }
 
-// txPackets returns the packets sent on interface dev of the network
+// TxPackets returns the packets sent on interface dev of the network
 // namespace process pid is in (/proc/PID/net/dev shows that namespace).
-func txPackets(pid int, dev string) (int64, error) {
+func TxPackets(pid int, dev string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", pid))
 	if err != nil {
 		return 0, err
@@ -115,9 +115,9 @@ func parseNetDevTx(s, dev string) (int64, error) {
 	return 0, fmt.Errorf("net/dev: no interface %s", dev)
 }
 
-// clockTicks returns the kernel's clock ticks per second (getconf CLK_TCK;
+// ClockTicks returns the kernel's clock ticks per second (getconf CLK_TCK;
 // 100 if that fails, the value of every common Linux configuration).
-func clockTicks() int64 {
+func ClockTicks() int64 {
 	out, err := exec.Command("getconf", "CLK_TCK").Output()
 	if err != nil {
 		return 100
@@ -127,4 +127,14 @@ func clockTicks() int64 {
 		return 100
 	}
 	return n
+}
+
+// OpenFDs returns the number of open file descriptors of process pid (the
+// entries of /proc/PID/fd).
+func OpenFDs(pid int) (int, error) {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return 0, err
+	}
+	return len(ents), nil
 }

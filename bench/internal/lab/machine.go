@@ -1,4 +1,4 @@
-package main
+package lab
 
 import (
 	"os"
@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// machine describes the host a run measured.
-type machine struct {
+// Machine describes the host a run measured.
+type Machine struct {
 	CPUs     int    `json:"cpus"`
 	Model    string `json:"cpu_model"`
 	Kernel   string `json:"kernel"`
@@ -17,11 +17,11 @@ type machine struct {
 	Revision string `json:"revision"`
 }
 
-// describeMachine reads the CPU count and model, the kernel release, the
+// DescribeMachine reads the CPU count and model, the kernel release, the
 // memory size and the repository's revision (with "-modified" when the
 // working tree differs from it).
-func describeMachine(repo string) machine {
-	m := machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
+func DescribeMachine(repo string) Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		m.Model = procField(string(b), "model name")
 	}
@@ -52,8 +52,8 @@ func procField(s, key string) string {
 	return ""
 }
 
-// loadAverage returns /proc/loadavg's 1, 5 and 15 minute averages.
-func loadAverage() string {
+// LoadAverage returns /proc/loadavg's 1, 5 and 15 minute averages.
+func LoadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return "unknown"

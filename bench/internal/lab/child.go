@@ -1,4 +1,4 @@
-package main
+package lab
 
 import (
 	"fmt"
@@ -10,20 +10,20 @@ import (
 	"time"
 )
 
-// child is a process the bench started inside a namespace. `ip netns
+// Child is a process the bench started inside a namespace. `ip netns
 // exec` replaces itself with the command, so the pid is the command's own
 // and its /proc files are the command's.
-type child struct {
+type Child struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
-	err     error
+	Err     error // what Wait returned, once done is closed
 	logPath string
 }
 
-// startIn starts argv in namespace ns with env added to the environment,
+// StartIn starts argv in namespace ns with env added to the environment,
 // stdout to out (may be nil) and stderr to the file logPath. The child is
-// killed if the bench dies (Pdeathsig), so it never outlives it.
-func startIn(ns string, env []string, out io.Writer, logPath string, argv ...string) (*child, error) {
+// killed if the bench process dies (Pdeathsig), so it never outlives it.
+func StartIn(ns string, env []string, out io.Writer, logPath string, argv ...string) (*Child, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -37,16 +37,16 @@ func startIn(ns string, env []string, out io.Writer, logPath string, argv ...str
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
 	}
-	c := &child{cmd: cmd, done: make(chan struct{}), logPath: logPath}
-	go func() { c.err = cmd.Wait(); close(c.done) }()
+	c := &Child{cmd: cmd, done: make(chan struct{}), logPath: logPath}
+	go func() { c.Err = cmd.Wait(); close(c.done) }()
 	return c, nil
 }
 
-// pid is the child's process id.
-func (c *child) pid() int { return c.cmd.Process.Pid }
+// PID is the child's process id.
+func (c *Child) PID() int { return c.cmd.Process.Pid }
 
-// exited reports whether the child has ended.
-func (c *child) exited() bool {
+// Exited reports whether the child has ended.
+func (c *Child) Exited() bool {
 	select {
 	case <-c.done:
 		return true
@@ -55,20 +55,20 @@ func (c *child) exited() bool {
 	}
 }
 
-// wait waits up to d for the child to end by itself.
-func (c *child) wait(d time.Duration) error {
+// Wait waits up to d for the child to end by itself.
+func (c *Child) Wait(d time.Duration) error {
 	select {
 	case <-c.done:
-		return c.err
+		return c.Err
 	case <-time.After(d):
 		return fmt.Errorf("%s still running after %s", c.cmd.Args[3], d)
 	}
 }
 
-// stop ends the child: SIGTERM, then SIGKILL after 10 s. It is safe to
+// Stop ends the child: SIGTERM, then SIGKILL after 10 s. It is safe to
 // call more than once and after the child ended.
-func (c *child) stop() {
-	if c.exited() {
+func (c *Child) Stop() {
+	if c.Exited() {
 		return
 	}
 	c.cmd.Process.Signal(syscall.SIGTERM)
@@ -80,8 +80,8 @@ func (c *child) stop() {
 	}
 }
 
-// logTail returns the last lines of the child's stderr, for errors.
-func (c *child) logTail() string {
+// LogTail returns the last lines of the child's stderr, for errors.
+func (c *Child) LogTail() string {
 	b, err := os.ReadFile(c.logPath)
 	if err != nil {
 		return ""
@@ -92,3 +92,6 @@ func (c *child) logTail() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Signal sends sig to the child.
+func (c *Child) Signal(sig os.Signal) error { return c.cmd.Process.Signal(sig) }
