@@ -1,11 +1,8 @@
 package collector
 
 import (
-	"bytes"
 	"flag"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,11 +12,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/traceroute-exporter/traceroute_exporter/bgp"
 	"github.com/traceroute-exporter/traceroute_exporter/enrich"
-	"github.com/traceroute-exporter/traceroute_exporter/internal/testenv"
+	"github.com/traceroute-exporter/traceroute_exporter/internal/metricstest"
 	"github.com/traceroute-exporter/traceroute_exporter/pathstate"
 	"github.com/traceroute-exporter/traceroute_exporter/tracer"
 )
@@ -134,47 +130,15 @@ func fixture() Sources {
 
 func render(t *testing.T, src Sources) []byte {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(New(src))
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
+	return metricstest.Exposition(t, New(src))
 }
 
 func TestMetricsGolden(t *testing.T) {
-	got := render(t, fixture())
-	golden := filepath.Join("testdata", "metrics.golden")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("metrics differ from %s (run go test ./collector -update after checking the change):\n%s", golden, got)
-	}
+	metricstest.Golden(t, filepath.Join("testdata", "metrics.golden"), render(t, fixture()), *update, "./collector")
 }
 
 func TestGoldenPassesPromtool(t *testing.T) {
-	promtool := testenv.Tool(t, "promtool")
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(render(t, fixture()))
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Fatalf("promtool check metrics: %v\n%s", err, out)
-	}
+	metricstest.Promtool(t, render(t, fixture()))
 }
 
 func TestVanishedHopsAndTargetsDisappear(t *testing.T) {
