@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/lab"
 	"io"
+
+	"github.com/traceroute-exporter/traceroute_exporter/bench/internal/lab"
 )
 
 // exposition is what the bench reads from one /metrics body in the text
@@ -28,29 +28,23 @@ type targetView struct {
 // parseExposition reads a text-format exposition (version 0.0.4).
 func parseExposition(r io.Reader) (*exposition, error) {
 	e := &exposition{Sums: map[string]float64{}, Targets: map[string]*targetView{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		b := sc.Bytes()
-		if len(b) == 0 || b[0] == '#' {
-			continue
-		}
-		name, labels, value, err := lab.SplitSample(string(b))
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
-		}
+	err := lab.EachSample(r, func(name, labels string, value float64) error {
 		e.Samples++
 		e.Sums[name] += value
 		switch name {
 		case "traceroute_destination_reached", "traceroute_destination_loss_ratio", "traceroute_hops", "traceroute_hop_loss_ratio":
 			t, ok := lab.LabelValue(labels, "target")
 			if !ok {
-				return nil, fmt.Errorf("line %d: %s without a target label", line, name)
+				return fmt.Errorf("%s without a target label", name)
 			}
 			e.target(t).add(name, value)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return e, sc.Err()
+	return e, nil
 }
 
 // target returns the view of target t, creating it.

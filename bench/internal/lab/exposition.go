@@ -9,11 +9,10 @@ import (
 	"strings"
 )
 
-// Sums reads a text-format exposition (version 0.0.4) and returns every
-// metric's sum over its series and the number of samples.
-func Sums(r io.Reader) (map[string]float64, int, error) {
-	sums := map[string]float64{}
-	n := 0
+// EachSample reads a text-format exposition (version 0.0.4) and calls fn
+// with every sample's name, labels (between the braces) and value; an
+// error of fn or of a line ends the read, naming the line.
+func EachSample(r io.Reader, fn func(name, labels string, value float64) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -21,14 +20,31 @@ func Sums(r io.Reader) (map[string]float64, int, error) {
 		if len(b) == 0 || b[0] == '#' {
 			continue
 		}
-		name, _, value, err := SplitSample(string(b))
-		if err != nil {
-			return nil, 0, fmt.Errorf("line %d: %w", line, err)
+		name, labels, value, err := SplitSample(string(b))
+		if err == nil {
+			err = fn(name, labels, value)
 		}
+		if err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+	}
+	return sc.Err()
+}
+
+// Sums reads a text-format exposition (version 0.0.4) and returns every
+// metric's sum over its series and the number of samples.
+func Sums(r io.Reader) (map[string]float64, int, error) {
+	sums := map[string]float64{}
+	n := 0
+	err := EachSample(r, func(name, _ string, value float64) error {
 		sums[name] += value
 		n++
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	return sums, n, sc.Err()
+	return sums, n, nil
 }
 
 // SplitSample splits `name{labels} value [timestamp]` into its parts;
